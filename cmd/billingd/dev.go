@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/pgcluster"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// devMerchantName identifies the sandbox merchant across runs.
+const devMerchantName = "Sandbox Merchant (billingd dev)"
+
+// devState is what `billingd dev` keeps in its data dir so a second run
+// finds the same database, encryption key and API keys. It is for a
+// developer's machine only; production never writes secrets to disk.
+type devState struct {
+	EncryptionKey  string `json:"encryption_key"`
+	AdminToken     string `json:"admin_token"`
+	SecretKey      string `json:"secret_key"`
+	PublishableKey string `json:"publishable_key"`
+}
+
+// dev runs billingd for a newcomer: a throwaway (or DATABASE_URL) Postgres,
+// migrations, a sandbox merchant with test keys, and a walkthrough.
+func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", ".billingd-dev", "where the local database and dev keys live (kept between runs)")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free one)")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if os.Getenv("BILLINGD_LOG_FORMAT") == "" {
+		cfg.LogFormat = "console"
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir %s: %w", *dataDir, err)
+	}
+	state, err := loadDevState(filepath.Join(*dataDir, "dev-state.json"))
+	if err != nil {
+		return err
+	}
+	if cfg.EncryptionKey == "" {
+		cfg.EncryptionKey = state.EncryptionKey
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = state.AdminToken
+	}
+
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = os.Getenv("DATABASE_URL")
+	}
+	if cfg.DatabaseURL == "" {
+		abs, err := filepath.Abs(filepath.Join(*dataDir, "postgres"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "starting a local Postgres in %s …\n", abs)
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: abs})
+		if err != nil {
+			return err
+		}
+		defer cluster.Stop()
+		cfg.DatabaseURL = cluster.URL()
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (use --addr to pick another): %w", *addr, err)
+	}
+	baseURL := "http://" + ln.Addr().String()
+	if cfg.PublicBaseURL == "" {
+		cfg.PublicBaseURL = baseURL
+	}
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	merchant, err := ensureDevMerchant(ctx, st, admin.New(st, cfg.PublicBaseURL), state)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := state.save(filepath.Join(*dataDir, "dev-state.json")); err != nil {
+		ln.Close()
+		return err
+	}
+	printWalkthrough(stdout, baseURL, merchant, state)
+	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+}
+
+func loadDevState(path string) (*devState, error) {
+	state := &devState{}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	default:
+		if err := json.Unmarshal(b, state); err != nil {
+			return nil, fmt.Errorf("%s is damaged (delete the data dir to start over): %w", path, err)
+		}
+	}
+	if state.EncryptionKey == "" {
+		state.EncryptionKey = base64.StdEncoding.EncodeToString(randomBytes(32))
+	}
+	if state.AdminToken == "" {
+		state.AdminToken = "dev_admin_" + hex.EncodeToString(randomBytes(24))
+	}
+	return state, nil
+}
+
+func (s *devState) save(path string) error {
+	b, _ := json.MarshalIndent(s, "", "  ")
+	return os.WriteFile(path, b, 0o600)
+}
+
+// ensureDevMerchant finds or creates the sandbox merchant and makes sure the
+// keys in state still work, minting new ones when they do not.
+func ensureDevMerchant(ctx context.Context, st *store.Store, svc *admin.Service, state *devState) (billing.Merchant, error) {
+	m, err := st.FindMerchantByName(ctx, devMerchantName)
+	if billing.ErrorCode(err) == billing.ENotFound {
+		m, err = svc.CreateMerchant(ctx, devMerchantName)
+	}
+	if err != nil {
+		return m, err
+	}
+	for _, k := range []struct {
+		kind string
+		key  *string
+	}{{"secret", &state.SecretKey}, {"publishable", &state.PublishableKey}} {
+		if *k.key != "" {
+			if got, err := st.Authenticate(ctx, *k.key); err == nil && got.MerchantID == m.ID {
+				continue
+			}
+		}
+		_, secret, err := svc.CreateAPIKey(ctx, m.ID, k.kind, "test")
+		if err != nil {
+			return m, err
+		}
+		*k.key = secret
+	}
+	return m, nil
+}
+
+func printWalkthrough(w io.Writer, baseURL string, m billing.Merchant, s *devState) {
+	r := strings.NewReplacer("$BASE", baseURL, "$SK", s.SecretKey, "$PK", s.PublishableKey,
+		"$ADMIN", s.AdminToken, "$MERCHANT", m.ID)
+	fmt.Fprint(w, r.Replace(`
+billingd dev is ready at $BASE   (API docs: $BASE/docs)
+
+  merchant         $MERCHANT  (test mode)
+  secret key       $SK
+  publishable key  $PK
+  admin token      $ADMIN
+
+Try it (copy and paste):
+
+  export BILLINGD=$BASE
+
+  # create a customer
+  curl -s $BILLINGD/v1/customers -H "Authorization: Bearer $SK" \
+    -H 'Content-Type: application/json' -H 'Idempotency-Key: walkthrough-1' \
+    -d '{"external_id":"user-1","name":"홍길동","email":"hong@example.com","phone":"010-1234-5678"}'
+
+  # list customers
+  curl -s "$BILLINGD/v1/customers?limit=5" -H "Authorization: Bearer $SK"
+
+  # operator API: the merchant's keys
+  curl -s $BILLINGD/admin/v1/merchants/$MERCHANT/keys -H "Authorization: Bearer $ADMIN"
+
+Keys and data persist in the data dir; run again to get the same ones. Ctrl-C stops.
+`))
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}

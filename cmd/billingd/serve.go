@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/api"
+	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// serve runs the production server.
+func serve(ctx context.Context, stderr io.Writer) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Require("DATABASE_URL", "PUBLIC_BASE_URL", "ADMIN_TOKEN", "ENCRYPTION_KEY"); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.Migrate {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (BILLINGD_LISTEN_ADDR): %w", cfg.ListenAddr, err)
+	}
+	return runServer(ctx, ln, cfg, st, log, nil)
+}
+
+func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+	keys, err := cfg.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, keys)
+}
+
+// runServer serves HTTP on ln until ctx ends, then drains in-flight
+// requests (up to the shutdown timeout) before returning; the caller closes
+// the pool after that, so no request loses its database mid-way.
+func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router)) error {
+	handler := api.New(api.Options{
+		Store:        st,
+		Admin:        admin.New(st, cfg.PublicBaseURL),
+		Logger:       log,
+		AdminToken:   cfg.AdminToken,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		RateLimit:    cfg.RateLimit,
+		Mount:        mount,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go cleanIdempotencyKeys(bg, st, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msg("billingd listening")
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// cleanIdempotencyKeys deletes idempotency records past their retention
+// once an hour. Every replica runs it; the DELETE is harmless to repeat.
+func cleanIdempotencyKeys(ctx context.Context, st *store.Store, log zerolog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := st.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-api.IdempotencyRetention))
+		if err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("idempotency cleanup")
+		} else if n > 0 {
+			log.Info().Int64("deleted", n).Msg("idempotency cleanup")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/billingd/billingd/internal/billing"
+)
+
+// decodeJSON reads a JSON object body into dst strictly: the content type
+// must be JSON, unknown fields and trailing data are refused, and every
+// failure is a client error that names the field when it can. An empty body
+// decodes as {} so that requests whose fields are all optional may omit it.
+func decodeJSON(r *http.Request, dst any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &billing.Error{Code: eTooLarge, Reason: "body_too_large",
+				Message: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit)}
+		}
+		return &billing.Error{Code: billing.EInvalid, Reason: "body_unreadable", Message: "request body could not be read"}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	} else if err := requireJSONContentType(r); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return &billing.Error{Code: billing.EInvalid, Reason: "json_invalid", Message: "request body must hold one JSON object"}
+	}
+	return nil
+}
+
+func requireJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return &billing.Error{Code: eUnsupportedMedia, Reason: "unsupported_media_type",
+			Message: "request body must be JSON sent with Content-Type: application/json"}
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax   *json.SyntaxError
+		typeErr  *json.UnmarshalTypeError
+		already  *billing.Error
+		tooLarge *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &already):
+		return already
+	case errors.As(err, &tooLarge):
+		return &billing.Error{Code: eTooLarge, Reason: "body_too_large", Message: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit)}
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return &billing.Error{Code: billing.EInvalid, Reason: "json_invalid", Message: "request body is not valid JSON"}
+	case errors.As(err, &typeErr):
+		param := typeErr.Field
+		if param == "" {
+			return &billing.Error{Code: billing.EInvalid, Reason: "json_invalid", Message: "request body must be a JSON object"}
+		}
+		return &billing.Error{Code: billing.EInvalid, Reason: "parameter_invalid", Param: param,
+			Message: fmt.Sprintf("%s must be %s", param, jsonTypeName(typeErr.Type.Kind().String()))}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &billing.Error{Code: billing.EInvalid, Reason: "parameter_unknown", Param: field,
+			Message: fmt.Sprintf("unknown parameter %q", field)}
+	}
+	return &billing.Error{Code: billing.EInvalid, Reason: "json_invalid", Message: "request body could not be decoded"}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "map", "struct":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "bool":
+		return "a boolean"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// Idempotency semantics (Stripe's, on Brandur's storage):
+//   - the first request with a key runs and its response is stored;
+//   - the same key with the same method, path and body replays that
+//     response with Idempotent-Replayed: true;
+//   - the same key with a different request is 422;
+//   - the same key while the first request still runs is 409;
+//   - a request that fails validation (400, 413, 415) stores nothing, so
+//     the key can be reused with a corrected body;
+//   - a 5xx releases the key and keeps its recovery point, so a retry
+//     resumes where the failed run stopped.
+//
+// Records are kept at least IdempotencyRetention, then deleted.
+
+// IdempotencyRetention is how long a key is remembered.
+const IdempotencyRetention = 24 * time.Hour
+
+// idempotencyStaleAfter is how long a lock may be held before a new request
+// may take it over. It exceeds the longest a handler can run (write timeout
+// and PG timeouts), so only a run whose process died is ever taken over.
+const idempotencyStaleAfter = 2 * time.Minute
+
+const maxIdempotencyKeyLen = 255
+
+type idempotencyKeyCtx struct{}
+
+// idempotencyKeyFrom returns the key the current request runs under, and
+// the recovery point an earlier interrupted run reached.
+func idempotencyKeyFrom(ctx context.Context) (store.IdempotencyKey, string, bool) {
+	v, ok := ctx.Value(idempotencyKeyCtx{}).(idempotencyRun)
+	return v.key, v.recoveryPoint, ok
+}
+
+type idempotencyRun struct {
+	key           store.IdempotencyKey
+	recoveryPoint string
+}
+
+// idempotent applies the semantics above to POSTs carrying an
+// Idempotency-Key. With required set, a POST without one is refused.
+func (s *Server) idempotent(required bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw := r.Header.Get("Idempotency-Key")
+			if r.Method != http.MethodPost || (raw == "" && !required) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if raw == "" {
+				renderError(w, r, &billing.Error{Code: billing.EInvalid, Reason: "idempotency_key_missing",
+					Param: "Idempotency-Key", Message: "this endpoint needs an Idempotency-Key header (a unique value per operation, e.g. a UUID)"})
+				return
+			}
+			if len(raw) > maxIdempotencyKeyLen || strings.TrimSpace(raw) != raw {
+				renderError(w, r, &billing.Error{Code: billing.EInvalid, Reason: "idempotency_key_invalid",
+					Param: "Idempotency-Key", Message: "Idempotency-Key must be 1 to 255 characters without surrounding spaces"})
+				return
+			}
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				renderError(w, r, decodeError(err))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+
+			p := principalFrom(r.Context())
+			key := store.IdempotencyKey{MerchantID: p.MerchantID, Mode: p.Mode, Key: raw}
+			claim, err := s.store.ClaimIdempotencyKey(r.Context(), key, store.IdempotentRequest{
+				Method: r.Method, Path: r.URL.Path, Fingerprint: fingerprint(r.Method, r.URL.Path, body),
+			}, idempotencyStaleAfter)
+			if err != nil {
+				renderError(w, r, err)
+				return
+			}
+			switch claim.Outcome {
+			case store.ClaimCompleted:
+				w.Header().Set("Idempotent-Replayed", "true")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(claim.ResponseStatus)
+				_, _ = w.Write(claim.ResponseBody)
+				return
+			case store.ClaimInFlight:
+				renderError(w, r, &billing.Error{Code: billing.EConflict, Reason: "idempotency_key_in_use", Param: "Idempotency-Key",
+					Message: "a request with this Idempotency-Key is still being processed; retry later"})
+				return
+			case store.ClaimMismatch:
+				renderError(w, r, &billing.Error{Code: billing.EIdempotency, Reason: "idempotency_key_reused", Param: "Idempotency-Key",
+					Message: "this Idempotency-Key was used with a different request; use a new key for a new request"})
+				return
+			}
+
+			rec := &recorder{header: http.Header{}, status: http.StatusOK}
+			ctx := context.WithValue(r.Context(), idempotencyKeyCtx{}, idempotencyRun{key: key, recoveryPoint: claim.RecoveryPoint})
+			s.runRecorded(rec, next, r.WithContext(ctx), key)
+			rec.flushTo(w)
+		})
+	}
+}
+
+// runRecorded runs the handler into rec and settles the key. Settling uses
+// a context that outlives the client: a client that hung up must not leave
+// the key locked.
+func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, key store.IdempotencyKey) {
+	settle := func(status int) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		var err error
+		switch {
+		case status >= 500:
+			err = s.store.ReleaseIdempotencyKey(ctx, key)
+		case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType:
+			err = s.store.ForgetIdempotencyKey(ctx, key)
+		default:
+			err = s.store.CompleteIdempotencyKey(ctx, key, status, rec.body.Bytes())
+		}
+		if err != nil {
+			// The key stays locked until it goes stale; a retry then
+			// resumes from its recovery point. Nothing is lost.
+			zerolog.Ctx(r.Context()).Error().Err(err).Msg("settle idempotency key")
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			settle(http.StatusInternalServerError)
+			panic(p) // recoverPanics renders the 500
+		}
+	}()
+	next.ServeHTTP(rec, r)
+	settle(rec.status)
+}
+
+// fingerprint identifies a request: method, path and the body in canonical
+// form (JSON re-encoded with sorted keys), so formatting and key order do
+// not make the same request look different.
+func fingerprint(method, path string, body []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(method + "\n" + path + "\n"))
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // exact numbers: 2^53+1 and 2^53 must differ
+	if dec.Decode(&v) == nil && !dec.More() {
+		if canonical, err := json.Marshal(v); err == nil {
+			body = canonical
+		}
+	}
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// recorder buffers a response so it can be stored before it is sent.
+type recorder struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = status, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
+func (r *recorder) flushTo(w http.ResponseWriter) {
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(r.status)
+	_, _ = w.Write(r.body.Bytes())
+}

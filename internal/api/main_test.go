@@ -1,0 +1,187 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/store"
+	"github.com/billingd/billingd/internal/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+const testAdminToken = "test-admin-token-0123456789abcdefghij"
+
+// testBundle is a running billingd API on a fresh database, with a client
+// whose every request and response is checked against openapi.yaml.
+type testBundle struct {
+	url    string
+	store  *store.Store
+	client *http.Client
+	logs   *syncBuffer
+}
+
+type bundleOpts struct {
+	maxBodyBytes int64
+	rateLimit    int
+	mount        func(chi.Router)
+}
+
+func setup(t *testing.T) *testBundle { return setupWith(t, bundleOpts{}) }
+
+func setupWith(t *testing.T, o bundleOpts) *testBundle {
+	t.Helper()
+	st := storetest.NewStore(t)
+	logs := &syncBuffer{}
+	if o.maxBodyBytes == 0 {
+		o.maxBodyBytes = 64 << 10
+	}
+	srv := httptest.NewServer(New(Options{
+		Store:        st,
+		Admin:        admin.New(st, "https://billing.example.com"),
+		Logger:       zerolog.New(logs).Level(zerolog.DebugLevel),
+		AdminToken:   testAdminToken,
+		MaxBodyBytes: o.maxBodyBytes,
+		RateLimit:    o.rateLimit,
+		Mount:        o.mount,
+	}))
+	t.Cleanup(srv.Close)
+	return &testBundle{url: srv.URL, store: st, logs: logs,
+		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}
+}
+
+// response is a decoded reply.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// errorType returns error.type of an error reply.
+func (r response) errorType() string { return r.errorField("type") }
+
+func (r response) errorField(name string) string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e[name].(string)
+	return s
+}
+
+func (r response) str(name string) string {
+	s, _ := r.body[name].(string)
+	return s
+}
+
+// request is one call; zero fields are left out.
+type request struct {
+	method, path string
+	auth         string // bearer token
+	body         any    // encoded as JSON unless it is a string or []byte (sent raw)
+	contentType  string
+	header       map[string]string
+}
+
+func (b *testBundle) do(t testing.TB, req request) response {
+	t.Helper()
+	var body io.Reader
+	switch v := req.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(v)
+	case []byte:
+		body = bytes.NewReader(v)
+	default:
+		enc, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(enc)
+	}
+	hr, err := http.NewRequestWithContext(context.Background(), req.method, b.url+req.path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.body != nil {
+		ct := req.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		hr.Header.Set("Content-Type", ct)
+	}
+	if req.auth != "" {
+		hr.Header.Set("Authorization", "Bearer "+req.auth)
+	}
+	for k, v := range req.header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := b.client.Do(hr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.method, req.path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// requireStatus fails the test unless the reply has the wanted status.
+func requireStatus(t testing.TB, r response, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d; body %s", r.status, want, r.raw)
+	}
+}
+
+// merchantKeys is a merchant with one key of each kind in one mode.
+type merchantKeys struct {
+	id, secret, publishable string
+}
+
+// newMerchant creates a merchant and its test keys through the admin API.
+func (b *testBundle) newMerchant(t testing.TB) merchantKeys {
+	t.Helper()
+	m := b.do(t, request{method: "POST", path: "/admin/v1/merchants", auth: testAdminToken, body: map[string]any{"name": "Test shop"}})
+	requireStatus(t, m, http.StatusCreated)
+	mk := merchantKeys{id: m.str("id")}
+	mk.secret = b.newKey(t, mk.id, "secret", "test")
+	mk.publishable = b.newKey(t, mk.id, "publishable", "test")
+	return mk
+}
+
+func (b *testBundle) newKey(t testing.TB, merchantID, kind, mode string) string {
+	t.Helper()
+	r := b.do(t, request{method: "POST", path: "/admin/v1/merchants/" + merchantID + "/keys", auth: testAdminToken,
+		body: map[string]any{"kind": kind, "mode": mode}})
+	requireStatus(t, r, http.StatusCreated)
+	return r.str("key")
+}
+
+// syncBuffer collects log output from concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}

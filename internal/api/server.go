@@ -1,0 +1,110 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// Options configures the HTTP surface.
+type Options struct {
+	Store        *store.Store
+	Admin        *admin.Service
+	Logger       zerolog.Logger
+	AdminToken   string // empty: the admin API refuses every request
+	MaxBodyBytes int64
+	RateLimit    int // requests per second per API key; 0: unlimited
+	// Mount adds routes outside the API (the sandbox PGs in dev and test).
+	Mount func(chi.Router)
+}
+
+// Server is billingd's HTTP handler.
+type Server struct {
+	store      *store.Store
+	admin      *admin.Service
+	adminToken string
+	handler    http.Handler
+}
+
+// New builds the router.
+func New(o Options) *Server {
+	s := &Server{store: o.Store, admin: o.Admin, adminToken: o.AdminToken}
+	r := chi.NewRouter()
+	r.Use(withRequestID(o.Logger), accessLog, recoverPanics, limitBody(o.MaxBodyBytes))
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Get("/openapi.yaml", serveOpenAPI)
+	r.Mount("/docs", docsHandler())
+
+	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.authenticate, rateLimit(o.RateLimit))
+		r.Group(func(r chi.Router) {
+			r.Use(secretOnly, s.idempotent(false))
+			r.Post("/customers", s.createCustomer)
+			r.Get("/customers", s.listCustomers)
+			r.Get("/customers/{id}", s.getCustomer)
+			r.Patch("/customers/{id}", s.updateCustomer)
+			r.Delete("/customers/{id}", s.deleteCustomer)
+		})
+	})
+
+	r.Route("/admin/v1", func(r chi.Router) {
+		r.Use(s.adminOnly)
+		r.Post("/merchants", s.createMerchant)
+		r.Get("/merchants/{id}", s.getMerchant)
+		r.Post("/merchants/{id}/keys", s.createAPIKey)
+		r.Get("/merchants/{id}/keys", s.listAPIKeys)
+		r.Delete("/keys/{id}", s.revokeAPIKey)
+		r.Post("/merchants/{id}/provider_accounts", s.createProviderAccount)
+		r.Get("/merchants/{id}/provider_accounts", s.listProviderAccounts)
+		r.Get("/provider_accounts/{id}", s.getProviderAccount)
+		r.Patch("/provider_accounts/{id}", s.updateProviderAccount)
+		r.Delete("/provider_accounts/{id}", s.deleteProviderAccount)
+	})
+
+	if o.Mount != nil {
+		o.Mount(r)
+	}
+	s.handler = r
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// limitBody caps request bodies; reading past the cap fails with
+// *http.MaxBytesError, which decoding turns into 413.
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				renderError(w, r, &billing.Error{Code: eTooLarge, Reason: "body_too_large", Message: "request body is too large"})
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// rateLimit allows perSecond requests per API key (per replica).
+func rateLimit(perSecond int) func(http.Handler) http.Handler {
+	if perSecond <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return httprate.Limit(perSecond, time.Second,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return principalFrom(r.Context()).KeyID, nil }),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			renderError(w, r, &billing.Error{Code: billing.ERateLimited, Reason: "rate_limited",
+				Message: "too many requests for this API key; slow down and retry"})
+		}))
+}

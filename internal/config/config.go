@@ -1,0 +1,202 @@
+// Package config reads billingd's settings from the environment (prefix
+// BILLINGD_) with envconfig and checks them, so that a bad or missing value
+// stops start-up with one line naming the variable.
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/billingd/billingd/internal/keyring"
+)
+
+// Config is every setting billingd reads. Field docs are the configuration
+// table in README.md.
+type Config struct {
+	DatabaseURL   string `envconfig:"DATABASE_URL"`
+	ListenAddr    string `envconfig:"LISTEN_ADDR" default:":8080"`
+	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL"`
+	AdminToken    string `envconfig:"ADMIN_TOKEN"`
+	// EncryptionKey is base64 of 32 bytes; EncryptionKeyID names it.
+	// RetiredEncryptionKeys ("id:base64,id:base64") still open old data.
+	EncryptionKey         string `envconfig:"ENCRYPTION_KEY"`
+	EncryptionKeyID       string `envconfig:"ENCRYPTION_KEY_ID" default:"k1"`
+	RetiredEncryptionKeys string `envconfig:"RETIRED_ENCRYPTION_KEYS"`
+
+	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
+
+	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
+	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s"`
+	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"15s"`
+	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"60s"`
+	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s"`
+	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`
+
+	// RateLimit is requests per second allowed per API key (0: no limit).
+	RateLimit int `envconfig:"RATE_LIMIT" default:"200"`
+	// Migrate runs migrations when serve starts.
+	Migrate bool `envconfig:"MIGRATE" default:"true"`
+	// DBMaxConns sizes the pgx pool.
+	DBMaxConns int32 `envconfig:"DB_MAX_CONNS" default:"20"`
+}
+
+// Prefix is the environment prefix of every setting.
+const Prefix = "BILLINGD"
+
+// Load reads the environment and checks every value that has a default or
+// was given. Settings only some commands need are checked by Require.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return c, cleanEnvconfigError(err)
+	}
+	return c, c.check()
+}
+
+func (c Config) check() error {
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("BILLINGD_LOG_LEVEL must be one of trace, debug, info, warn, error (got %q)", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		return fmt.Errorf("BILLINGD_LOG_FORMAT must be json or console (got %q)", c.LogFormat)
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("BILLINGD_MAX_BODY_BYTES must be at least 1024 (got %d)", c.MaxBodyBytes)
+	}
+	for name, d := range map[string]time.Duration{
+		"READ_HEADER_TIMEOUT": c.ReadHeaderTimeout, "READ_TIMEOUT": c.ReadTimeout,
+		"WRITE_TIMEOUT": c.WriteTimeout, "IDLE_TIMEOUT": c.IdleTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("BILLINGD_%s must be a positive duration such as 10s (got %s)", name, d)
+		}
+	}
+	if c.RateLimit < 0 {
+		return fmt.Errorf("BILLINGD_RATE_LIMIT must be 0 (off) or a positive number of requests per second (got %d)", c.RateLimit)
+	}
+	if c.DBMaxConns < 4 {
+		return fmt.Errorf("BILLINGD_DB_MAX_CONNS must be at least 4 (got %d)", c.DBMaxConns)
+	}
+	if c.PublicBaseURL != "" {
+		u, err := url.Parse(c.PublicBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("BILLINGD_PUBLIC_BASE_URL must be an absolute http(s) URL such as https://billing.example.com")
+		}
+	}
+	if c.EncryptionKey != "" {
+		if _, err := c.Keyring(); err != nil {
+			return err
+		}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		return fmt.Errorf("BILLINGD_ADMIN_TOKEN must be at least 32 characters (generate one: openssl rand -hex 32)")
+	}
+	return nil
+}
+
+// Require checks that settings a command cannot run without are present.
+func (c Config) Require(names ...string) error {
+	for _, name := range names {
+		var v string
+		switch name {
+		case "DATABASE_URL":
+			v = c.DatabaseURL
+		case "PUBLIC_BASE_URL":
+			v = c.PublicBaseURL
+		case "ADMIN_TOKEN":
+			v = c.AdminToken
+		case "ENCRYPTION_KEY":
+			v = c.EncryptionKey
+		default:
+			panic("config: Require of unknown setting " + name)
+		}
+		if v == "" {
+			return fmt.Errorf("BILLINGD_%s is required%s", name, requiredHint[name])
+		}
+	}
+	return nil
+}
+
+var requiredHint = map[string]string{
+	"DATABASE_URL":    " (a Postgres URL such as postgres://user:pass@host:5432/billingd)",
+	"PUBLIC_BASE_URL": " (the https URL PGs reach billingd at, used for their webhooks)",
+	"ADMIN_TOKEN":     " (generate one: openssl rand -hex 32)",
+	"ENCRYPTION_KEY":  " (32 random bytes in base64: openssl rand -base64 32)",
+}
+
+// Keyring builds the keyring from the encryption settings.
+func (c Config) Keyring() (*keyring.Keyring, error) {
+	primary, err := decodeKey(c.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("BILLINGD_ENCRYPTION_KEY %v", err)
+	}
+	retired := map[string][]byte{}
+	if c.RetiredEncryptionKeys != "" {
+		for _, item := range strings.Split(c.RetiredEncryptionKeys, ",") {
+			id, b64, ok := strings.Cut(strings.TrimSpace(item), ":")
+			if !ok || id == "" {
+				return nil, fmt.Errorf("BILLINGD_RETIRED_ENCRYPTION_KEYS must be id:base64 pairs separated by commas")
+			}
+			k, err := decodeKey(b64)
+			if err != nil {
+				return nil, fmt.Errorf("BILLINGD_RETIRED_ENCRYPTION_KEYS key %q %v", id, err)
+			}
+			retired[id] = k
+		}
+	}
+	kr, err := keyring.New(c.EncryptionKeyID, primary, retired)
+	if err != nil {
+		return nil, fmt.Errorf("BILLINGD_ENCRYPTION_KEY_ID / BILLINGD_RETIRED_ENCRYPTION_KEYS: %v", err)
+	}
+	return kr, nil
+}
+
+func decodeKey(b64 string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, fmt.Errorf("must be base64 (generate one: openssl rand -base64 32)")
+	}
+	if len(k) != keyring.KeySize {
+		return nil, fmt.Errorf("must decode to %d bytes, got %d (generate one: openssl rand -base64 32)", keyring.KeySize, len(k))
+	}
+	return k, nil
+}
+
+// cleanEnvconfigError turns envconfig's "envconfig.Process: assigning
+// BILLINGD_X to Field: converting 'v' to type T. details: …" into one line
+// naming the variable, without echoing the value (it might be a secret).
+func cleanEnvconfigError(err error) error {
+	var pe *envconfig.ParseError
+	if ok := asParseError(err, &pe); ok {
+		return fmt.Errorf("%s has an invalid value: want a %s", pe.KeyName, kindName(pe.TypeName))
+	}
+	return err
+}
+
+func asParseError(err error, target **envconfig.ParseError) bool {
+	pe, ok := err.(*envconfig.ParseError)
+	if ok {
+		*target = pe
+	}
+	return ok
+}
+
+func kindName(typeName string) string {
+	switch typeName {
+	case "Duration":
+		return "duration such as 10s or 1m30s"
+	case "bool":
+		return "boolean (true or false)"
+	case "int", "int32", "int64":
+		return "whole number"
+	}
+	return typeName
+}

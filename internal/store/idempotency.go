@@ -1,0 +1,165 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+)
+
+// IdempotencyKey names one idempotency record: a client's key, scoped to the
+// merchant and mode that sent it.
+type IdempotencyKey struct {
+	MerchantID string
+	Mode       billing.Mode
+	Key        string
+}
+
+// IdempotentRequest is what identifies a request under a key.
+type IdempotentRequest struct {
+	Method      string
+	Path        string
+	Fingerprint []byte // hash of method, path and canonical body
+}
+
+// ClaimOutcome says what a request may do under its key.
+type ClaimOutcome int
+
+const (
+	// ClaimAcquired: this request owns the key and runs. RecoveryPoint says
+	// how far an earlier, interrupted run got ("started" when new).
+	ClaimAcquired ClaimOutcome = iota + 1
+	// ClaimCompleted: an earlier run finished; replay its response.
+	ClaimCompleted
+	// ClaimInFlight: another request holds the key right now.
+	ClaimInFlight
+	// ClaimMismatch: the key was used with a different request.
+	ClaimMismatch
+)
+
+// Claim is the result of ClaimIdempotencyKey.
+type Claim struct {
+	Outcome        ClaimOutcome
+	RecoveryPoint  string
+	ResponseStatus int
+	ResponseBody   []byte
+}
+
+// ClaimIdempotencyKey takes the key for a request, or reports why it cannot.
+// A lock older than staleAfter belongs to a run that died (its process was
+// killed); the new request takes it over and resumes from the recovery point.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r IdempotentRequest, staleAfter time.Duration) (Claim, error) {
+	var claim Claim
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		// Insert-or-nothing first: of many concurrent first requests exactly
+		// one inserts; the rest wait on its row lock below and then see it.
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO idempotency_keys (merchant_id, mode, key, fingerprint, method, path, locked_at)
+			VALUES ($1, $2, $3, $4, $5, $6, now())
+			ON CONFLICT (merchant_id, mode, key) DO NOTHING`,
+			k.MerchantID, k.Mode, k.Key, r.Fingerprint, r.Method, r.Path)
+		if err != nil {
+			return fmt.Errorf("claim idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			claim = Claim{Outcome: ClaimAcquired, RecoveryPoint: "started"}
+			return nil
+		}
+
+		var (
+			fingerprint []byte
+			status      *int
+			stale       bool
+			locked      bool
+		)
+		err = tx.QueryRow(ctx, `
+			SELECT fingerprint, recovery_point, response_status, response_body,
+				locked_at IS NOT NULL, coalesce(locked_at < now() - $4::interval, false)
+			FROM idempotency_keys WHERE merchant_id = $1 AND mode = $2 AND key = $3
+			FOR UPDATE`, k.MerchantID, k.Mode, k.Key, staleAfter).
+			Scan(&fingerprint, &claim.RecoveryPoint, &status, &claim.ResponseBody, &locked, &stale)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Deleted between our insert and select (a cleanup, or a
+			// validation failure forgetting it): the client may retry.
+			claim.Outcome = ClaimInFlight
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read idempotency key: %w", err)
+		}
+		switch {
+		case !bytes.Equal(fingerprint, r.Fingerprint):
+			claim.Outcome = ClaimMismatch
+		case status != nil:
+			claim.Outcome, claim.ResponseStatus = ClaimCompleted, *status
+		case locked && !stale:
+			claim.Outcome = ClaimInFlight
+		default:
+			// Unlocked (an earlier run failed and released it) or stale.
+			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET locked_at = now()
+				WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key)
+			claim.Outcome = ClaimAcquired
+		}
+		return err
+	})
+	return claim, err
+}
+
+// SetRecoveryPoint records progress of the request holding the key, inside
+// the caller's transaction so it commits with the work it describes.
+func SetRecoveryPoint(ctx context.Context, tx pgx.Tx, k IdempotencyKey, point string) error {
+	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET recovery_point = $4
+		WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key, point)
+	if err != nil {
+		return fmt.Errorf("set recovery point %s: %w", point, err)
+	}
+	return nil
+}
+
+// CompleteIdempotencyKey stores the response to replay and unlocks the key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, status int, body []byte) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys
+		SET response_status = $4, response_body = $5, recovery_point = 'finished', locked_at = NULL
+		WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key, status, body)
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey unlocks the key without a response, keeping its
+// recovery point, so that a retry with the same key runs again from there.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET locked_at = NULL
+		WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key)
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// ForgetIdempotencyKey deletes a key whose request never started work (it
+// failed validation), so the client may reuse the key with a corrected body.
+func (s *Store) ForgetIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys
+		WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND recovery_point = 'started'`, k.MerchantID, k.Mode, k.Key)
+	if err != nil {
+		return fmt.Errorf("forget idempotency key: %w", err)
+	}
+	return nil
+}
+
+// DeleteIdempotencyKeysBefore removes records created before t that no
+// request holds, and reports how many went.
+func (s *Store) DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1 AND locked_at IS NULL`, t)
+	if err != nil {
+		return 0, fmt.Errorf("delete old idempotency keys: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

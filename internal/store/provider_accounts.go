@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+)
+
+const providerAccountColumns = `id, merchant_id, mode, provider, credentials_sealed, credentials_key_id,
+	coalesce(base_url, ''), settings, created_at, updated_at`
+
+// seal encrypts credentials bound to the account id: a ciphertext copied
+// onto another account's row will not open.
+func (s *Store) seal(a billing.ProviderAccount) (keyID string, sealed []byte, err error) {
+	plain, err := json.Marshal(a.Credentials)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode credentials: %w", err)
+	}
+	keyID, sealed = s.keys.Seal(plain, []byte(a.ID))
+	return keyID, sealed, nil
+}
+
+func (s *Store) scanProviderAccount(row pgx.Row) (billing.ProviderAccount, error) {
+	var (
+		a      billing.ProviderAccount
+		sealed []byte
+		keyID  string
+	)
+	if err := row.Scan(&a.ID, &a.MerchantID, &a.Mode, &a.Provider, &sealed, &keyID,
+		&a.BaseURL, &a.Settings, &a.CreatedAt, &a.UpdatedAt); err != nil {
+		return a, err
+	}
+	plain, err := s.keys.Open(keyID, sealed, []byte(a.ID))
+	if err != nil {
+		return a, fmt.Errorf("open credentials of %s: %w", a.ID, err)
+	}
+	if err := json.Unmarshal(plain, &a.Credentials); err != nil {
+		return a, fmt.Errorf("decode credentials of %s: %w", a.ID, err)
+	}
+	return a, nil
+}
+
+// CreateProviderAccount stores an account with its credentials sealed. A
+// second live account for the same provider, merchant and mode conflicts.
+func (s *Store) CreateProviderAccount(ctx context.Context, a billing.ProviderAccount) (billing.ProviderAccount, error) {
+	keyID, sealed, err := s.seal(a)
+	if err != nil {
+		return a, err
+	}
+	settings := a.Settings
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO provider_accounts (id, merchant_id, mode, provider, credentials_sealed, credentials_key_id, base_url, settings)
+		SELECT $1, id, $3, $4, $5, $6, nullif($7, ''), $8 FROM merchants WHERE id = $2
+		RETURNING `+providerAccountColumns,
+		a.ID, a.MerchantID, a.Mode, a.Provider, sealed, keyID, a.BaseURL, settings)
+	created, err := s.scanProviderAccount(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, billing.NotFound("merchant", a.MerchantID)
+	}
+	if _, ok := uniqueViolation(err); ok {
+		return a, &billing.Error{Code: billing.EConflict, Reason: "provider_account_exists", Param: "provider",
+			Message: fmt.Sprintf("the merchant already has a %s account in %s mode; update or delete it", a.Provider, a.Mode)}
+	}
+	if err != nil {
+		return a, fmt.Errorf("create provider account: %w", err)
+	}
+	return created, nil
+}
+
+// GetProviderAccount reads one live account by id, whoever owns it (PG
+// webhooks arrive with only the account id).
+func (s *Store) GetProviderAccount(ctx context.Context, id string) (billing.ProviderAccount, error) {
+	return s.getProviderAccount(ctx, s.pool, id, "")
+}
+
+func (s *Store) getProviderAccount(ctx context.Context, q querier, id, lock string) (billing.ProviderAccount, error) {
+	a, err := s.scanProviderAccount(q.QueryRow(ctx, `SELECT `+providerAccountColumns+`
+		FROM provider_accounts WHERE id = $1 AND deleted_at IS NULL `+lock, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, billing.NotFound("provider account", id)
+	}
+	if err != nil {
+		return a, fmt.Errorf("get provider account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// FindProviderAccount returns the merchant's live account for a provider in
+// a mode.
+func (s *Store) FindProviderAccount(ctx context.Context, merchantID string, mode billing.Mode, provider string) (billing.ProviderAccount, error) {
+	a, err := s.scanProviderAccount(s.pool.QueryRow(ctx, `SELECT `+providerAccountColumns+`
+		FROM provider_accounts WHERE merchant_id = $1 AND mode = $2 AND provider = $3 AND deleted_at IS NULL`,
+		merchantID, mode, provider))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, &billing.Error{Code: billing.EInvalid, Reason: "provider_not_configured", Param: "provider",
+			Message: fmt.Sprintf("no %s account is configured for %s mode", provider, mode)}
+	}
+	if err != nil {
+		return a, fmt.Errorf("find %s account: %w", provider, err)
+	}
+	return a, nil
+}
+
+// ListProviderAccounts lists a merchant's live accounts, newest first.
+func (s *Store) ListProviderAccounts(ctx context.Context, merchantID string) ([]billing.ProviderAccount, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+providerAccountColumns+`
+		FROM provider_accounts WHERE merchant_id = $1 AND deleted_at IS NULL ORDER BY id DESC`, merchantID)
+	if err != nil {
+		return nil, fmt.Errorf("list provider accounts: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.ProviderAccount, error) {
+		return s.scanProviderAccount(row)
+	})
+}
+
+// UpdateProviderAccount locks an account, lets change modify it, validates
+// the result and writes it back — credentials sealed again under the
+// current primary key — or changes nothing.
+func (s *Store) UpdateProviderAccount(ctx context.Context, id string, change func(*billing.ProviderAccount) error) (billing.ProviderAccount, error) {
+	var updated billing.ProviderAccount
+	err := s.WithTx(ctx, func(tx pgx.Tx) error {
+		a, err := s.getProviderAccount(ctx, tx, id, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := change(&a); err != nil {
+			return err
+		}
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		keyID, sealed, err := s.seal(a)
+		if err != nil {
+			return err
+		}
+		updated, err = s.scanProviderAccount(tx.QueryRow(ctx, `
+			UPDATE provider_accounts SET credentials_sealed = $2, credentials_key_id = $3,
+				base_url = nullif($4, ''), settings = $5, updated_at = now()
+			WHERE id = $1 RETURNING `+providerAccountColumns, a.ID, sealed, keyID, a.BaseURL, a.Settings))
+		return err
+	})
+	return updated, err
+}
+
+// DeleteProviderAccount soft-deletes an account.
+func (s *Store) DeleteProviderAccount(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE provider_accounts SET deleted_at = now(), updated_at = now()
+		WHERE id = $1 AND deleted_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("delete provider account %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return billing.NotFound("provider account", id)
+	}
+	return nil
+}
