@@ -96,7 +96,7 @@ func contractChecker(t testing.TB, next http.RoundTripper) http.RoundTripper {
 		}
 		out := &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-			Body: io.NopCloser(bytes.NewReader(respBody)),
+			Body:    io.NopCloser(bytes.NewReader(respBody)),
 			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 		}
 		if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {

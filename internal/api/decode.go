@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/billingd/billingd/internal/billing"
 )
@@ -26,6 +27,11 @@ func decodeJSON(r *http.Request, dst any) error {
 				Message: fmt.Sprintf("request body exceeds %d bytes", tooLarge.Limit)}
 		}
 		return &billing.Error{Code: billing.EInvalid, Reason: "body_unreadable", Message: "request body could not be read"}
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn bad bytes into U+FFFD and store
+		// a mangled name; refuse instead.
+		return &billing.Error{Code: billing.EInvalid, Reason: "json_invalid", Message: "request body is not valid UTF-8"}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
