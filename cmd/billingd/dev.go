@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -53,7 +54,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if os.Getenv("BILLINGD_LOG_FORMAT") == "" {
 		cfg.LogFormat = "console"
 	}
-	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir %s: %w", *dataDir, err)
 	}
 	state, err := loadDevState(filepath.Join(*dataDir, "dev-state.json"))
@@ -71,12 +72,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.DatabaseURL = os.Getenv("DATABASE_URL")
 	}
 	if cfg.DatabaseURL == "" {
-		abs, err := filepath.Abs(filepath.Join(*dataDir, "postgres"))
+		pgDir, err := devPostgresDir(*dataDir)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "starting a local Postgres in %s …\n", abs)
-		cluster, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: abs})
+		fmt.Fprintf(stderr, "starting a local Postgres in %s …\n", pgDir)
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: pgDir})
 		if err != nil {
 			return err
 		}
@@ -114,6 +115,41 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	printWalkthrough(stdout, baseURL, merchant, state)
 	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+}
+
+// devPostgresDir is where the dev cluster keeps its data: inside the data
+// dir, unless billingd runs as root and the postgres user (which initdb and
+// the server run as) cannot reach it — /root is private, for one. Then the
+// cluster lives under /var/lib/billingd-dev, in a folder named after the
+// data dir, so the same data dir still finds the same database.
+func devPostgresDir(dataDir string) (string, error) {
+	abs, err := filepath.Abs(filepath.Join(dataDir, "postgres"))
+	if err != nil {
+		return "", err
+	}
+	if os.Geteuid() != 0 || othersCanReach(filepath.Dir(abs)) {
+		return abs, nil
+	}
+	sum := sha256.Sum256([]byte(abs))
+	dir := filepath.Join("/var/lib/billingd-dev", hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("create %s for the dev database: %w", filepath.Dir(dir), err)
+	}
+	return dir, nil
+}
+
+// othersCanReach reports whether every directory from / down to dir may be
+// entered by any user.
+func othersCanReach(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if parent := filepath.Dir(d); parent == d {
+			return true
+		}
+	}
 }
 
 func loadDevState(path string) (*devState, error) {

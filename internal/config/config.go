@@ -15,35 +15,37 @@ import (
 	"github.com/billingd/billingd/internal/keyring"
 )
 
-// Config is every setting billingd reads. Field docs are the configuration
-// table in README.md.
+// Config is every setting billingd reads; README.md has the table. Names
+// come from split_words (DatabaseURL → BILLINGD_DATABASE_URL) rather than
+// envconfig tags on purpose: a tagged field silently falls back to the
+// unprefixed variable (LOG_LEVEL, MIGRATE …) that other software sets.
 type Config struct {
-	DatabaseURL   string `envconfig:"DATABASE_URL"`
-	ListenAddr    string `envconfig:"LISTEN_ADDR" default:":8080"`
-	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL"`
-	AdminToken    string `envconfig:"ADMIN_TOKEN"`
+	DatabaseURL   string `split_words:"true"`
+	ListenAddr    string `split_words:"true" default:":8080"`
+	PublicBaseURL string `split_words:"true"`
+	AdminToken    string `split_words:"true"`
 	// EncryptionKey is base64 of 32 bytes; EncryptionKeyID names it.
 	// RetiredEncryptionKeys ("id:base64,id:base64") still open old data.
-	EncryptionKey         string `envconfig:"ENCRYPTION_KEY"`
-	EncryptionKeyID       string `envconfig:"ENCRYPTION_KEY_ID" default:"k1"`
-	RetiredEncryptionKeys string `envconfig:"RETIRED_ENCRYPTION_KEYS"`
+	EncryptionKey         string `split_words:"true"`
+	EncryptionKeyID       string `split_words:"true" default:"k1"`
+	RetiredEncryptionKeys string `split_words:"true"`
 
-	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
-	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
+	LogLevel  string `split_words:"true" default:"info"`
+	LogFormat string `split_words:"true" default:"json"`
 
-	MaxBodyBytes      int64         `envconfig:"MAX_BODY_BYTES" default:"1048576"`
-	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s"`
-	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"15s"`
-	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"60s"`
-	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s"`
-	ShutdownTimeout   time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"25s"`
+	MaxBodyBytes      int64         `split_words:"true" default:"1048576"`
+	ReadHeaderTimeout time.Duration `split_words:"true" default:"5s"`
+	ReadTimeout       time.Duration `split_words:"true" default:"15s"`
+	WriteTimeout      time.Duration `split_words:"true" default:"60s"`
+	IdleTimeout       time.Duration `split_words:"true" default:"120s"`
+	ShutdownTimeout   time.Duration `split_words:"true" default:"25s"`
 
 	// RateLimit is requests per second allowed per API key (0: no limit).
-	RateLimit int `envconfig:"RATE_LIMIT" default:"200"`
+	RateLimit int `split_words:"true" default:"200"`
 	// Migrate runs migrations when serve starts.
-	Migrate bool `envconfig:"MIGRATE" default:"true"`
+	Migrate bool `split_words:"true" default:"true"`
 	// DBMaxConns sizes the pgx pool.
-	DBMaxConns int32 `envconfig:"DB_MAX_CONNS" default:"20"`
+	DBMaxConns int32 `split_words:"true" default:"20"`
 }
 
 // Prefix is the environment prefix of every setting.

@@ -87,3 +87,16 @@ func TestKeyringWithRetiredKeys(t *testing.T) {
 		t.Fatalf("bad retired keys: %v", err)
 	}
 }
+
+func TestUnprefixedVariablesAreIgnored(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "loud")
+	t.Setenv("DATABASE_URL", "postgres://elsewhere")
+	t.Setenv("MIGRATE", "false")
+	c, err := Load()
+	if err != nil {
+		t.Fatalf("an unprefixed variable reached billingd's config: %v", err)
+	}
+	if c.DatabaseURL != "" || !c.Migrate {
+		t.Fatalf("unprefixed variables were read: %+v", c)
+	}
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/store/storetest"
+)
+
+// These tests run the real program: its subcommands, its server and its
+// shutdown. They set environment variables, so they do not run in parallel.
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// lineWriter hands each written line to a channel, so a test can wait for
+// the program to print something.
+type lineWriter struct {
+	mu    sync.Mutex
+	all   strings.Builder
+	lines chan string
+	part  string
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{lines: make(chan string, 1000)} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.all.Write(p)
+	w.part += string(p)
+	for {
+		i := strings.IndexByte(w.part, '\n')
+		if i < 0 {
+			break
+		}
+		select {
+		case w.lines <- w.part[:i]:
+		default:
+		}
+		w.part = w.part[i+1:]
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all.String()
+}
+
+// waitFor returns the first submatch of re in a line printed within timeout.
+func (w *lineWriter) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line := <-w.lines:
+			if m := re.FindStringSubmatch(line); m != nil {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("nothing matching %s printed within %s; output:\n%s", re, timeout, w.String())
+		}
+	}
+}
+
+// clearBillingdEnv makes the test independent of the caller's settings.
+func clearBillingdEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "BILLINGD_") {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func TestDevPrintsWorkingKeysAndWalkthrough(t *testing.T) {
+	clearBillingdEnv(t)
+	if os.Getenv("DATABASE_URL") != "" {
+		// Use a database of our own, not the shared one.
+		t.Setenv("BILLINGD_DATABASE_URL", storetest.NewDatabaseURL(t))
+	}
+	// The dev cluster runs as the postgres user when we are root, so the
+	// data dir's parents must be enterable by others (t.TempDir is not).
+	parent, err := os.MkdirTemp("", "billingd-dev-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := parent + "/data"
+
+	first := startDev(t, dataDir)
+	walkthrough(t, first)
+	first.stop(t)
+
+	second := startDev(t, dataDir)
+	if second.secretKey != first.secretKey || second.publishableKey != first.publishableKey || second.merchant != first.merchant {
+		t.Fatalf("a second run with the same data dir printed other keys:\n%+v\n%+v", first, second)
+	}
+	customers := httpJSON(t, "GET", second.base+"/v1/customers", second.secretKey, "", nil)
+	if data, _ := customers["data"].([]any); len(data) != 1 {
+		t.Fatalf("the customer of the first run is gone: %v", customers)
+	}
+	second.stop(t)
+}
+
+type devRun struct {
+	base, merchant, secretKey, publishableKey, adminToken string
+	stdout                                                *lineWriter
+	cancel                                                context.CancelFunc
+	done                                                  chan error
+}
+
+func startDev(t *testing.T, dataDir string) *devRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &devRun{stdout: newLineWriter(), cancel: cancel, done: make(chan error, 1)}
+	stderr := newLineWriter()
+	go func() { r.done <- run(ctx, []string{"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, r.stdout, stderr) }()
+	t.Cleanup(cancel)
+
+	field := func(re string) string { return r.stdout.waitFor(t, regexp.MustCompile(re), 60*time.Second)[1] }
+	r.base = field(`billingd dev is ready at (http://\S+)`)
+	r.merchant = field(`merchant\s+(mer_\S+)`)
+	r.secretKey = field(`secret key\s+(sk_test_\S+)`)
+	r.publishableKey = field(`publishable key\s+(pk_test_\S+)`)
+	r.adminToken = field(`admin token\s+(\S+)`)
+	// The walkthrough is printed last; wait for its end before using it.
+	r.stdout.waitFor(t, regexp.MustCompile(`Ctrl-C stops`), 10*time.Second)
+	return r
+}
+
+func (r *devRun) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("dev exited with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dev did not stop within 30 s of being interrupted")
+	}
+}
+
+// walkthrough runs the curl commands dev printed, as a newcomer would.
+func walkthrough(t *testing.T, r *devRun) {
+	t.Helper()
+	out := r.stdout.String()
+	curls := regexp.MustCompile(`(?s)curl -s (.*?)\n\n`).FindAllStringSubmatch(out, -1)
+	if len(curls) < 3 {
+		t.Fatalf("the walkthrough shows %d curl commands:\n%s", len(curls), out)
+	}
+	for _, c := range curls {
+		cmd := strings.ReplaceAll(c[1], "$BILLINGD", r.base)
+		method, url, auth, body, header := parseCurl(t, cmd)
+		resp := httpJSON(t, method, url, auth, body, header)
+		if _, failed := resp["error"]; failed {
+			t.Fatalf("walkthrough step %q failed: %v", c[1], resp)
+		}
+	}
+}
+
+var curlArg = regexp.MustCompile(`-H "([^"]*)"|-H '([^']*)'|-d '([^']*)'|"(http[^"]*)"|(http\S+)`)
+
+// parseCurl understands the few curl flags the walkthrough uses.
+func parseCurl(t *testing.T, cmd string) (method, url, auth, body string, header map[string]string) {
+	t.Helper()
+	method, header = "GET", map[string]string{}
+	for _, m := range curlArg.FindAllStringSubmatch(strings.ReplaceAll(cmd, "\\\n", " "), -1) {
+		switch {
+		case m[1] != "" || m[2] != "":
+			h := m[1] + m[2]
+			name, value, _ := strings.Cut(h, ": ")
+			if name == "Authorization" {
+				auth = strings.TrimPrefix(value, "Bearer ")
+			} else {
+				header[name] = value
+			}
+		case m[3] != "":
+			body, method = m[3], "POST"
+		default:
+			url = m[4] + m[5]
+		}
+	}
+	if url == "" || auth == "" {
+		t.Fatalf("cannot read curl command %q", cmd)
+	}
+	return method, url, auth, body, header
+}
+
+func httpJSON(t *testing.T, method, url, auth, body string, header map[string]string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+auth)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return out
+}
+
+func TestServeRefusesMissingOrBadConfig(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "BILLINGD_DATABASE_URL is required"},
+		{map[string]string{"BILLINGD_DATABASE_URL": "postgres://x"}, "BILLINGD_PUBLIC_BASE_URL is required"},
+		{map[string]string{"BILLINGD_DATABASE_URL": "postgres://x", "BILLINGD_PUBLIC_BASE_URL": "https://b.example.com"}, "BILLINGD_ADMIN_TOKEN is required"},
+		{map[string]string{"BILLINGD_READ_TIMEOUT": "forever"}, "BILLINGD_READ_TIMEOUT"},
+		{map[string]string{"BILLINGD_ENCRYPTION_KEY": "dG9vIHNob3J0"}, "BILLINGD_ENCRYPTION_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			clearBillingdEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			err := run(context.Background(), []string{"serve"}, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Count(err.Error(), "\n") > 0 {
+				t.Fatalf("serve = %v, want one line containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGracefulShutdownDrainsRequests(t *testing.T) {
+	clearBillingdEnv(t)
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.NewStore(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	slow := func(r chi.Router) {
+		r.Get("/sandbox/slow", func(w http.ResponseWriter, _ *http.Request) {
+			close(started)
+			time.Sleep(500 * time.Millisecond)
+			w.Write([]byte("finished"))
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, ln, cfg, st, zerolog.Nop(), slow) }()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/sandbox/slow")
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(bufio.NewReader(resp.Body))
+		got <- string(b)
+	}()
+	<-started
+	cancel() // SIGTERM arrives while the request runs
+	if body := <-got; body != "finished" {
+		t.Fatalf("in-flight request got %q, want it to finish", body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("runServer: %v", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Fatal("the server still accepts connections after shutdown")
+	}
+}
+
+func TestMigrateAndAdminCommands(t *testing.T) {
+	clearBillingdEnv(t)
+	t.Setenv("BILLINGD_DATABASE_URL", storetest.NewDatabaseURL(t))
+	t.Setenv("BILLINGD_ENCRYPTION_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	t.Setenv("BILLINGD_PUBLIC_BASE_URL", "https://billing.example.com")
+	ctx := context.Background()
+	sh := func(args ...string) string {
+		t.Helper()
+		var out strings.Builder
+		if err := run(ctx, args, &out, io.Discard); err != nil {
+			t.Fatalf("billingd %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+
+	if v := sh("migrate", "version"); !strings.HasPrefix(v, "schema version 1 ") {
+		t.Fatalf("migrate version: %q", v)
+	}
+	sh("migrate", "down", "1")
+	if v := sh("migrate", "version"); !strings.HasPrefix(v, "schema version 0 ") {
+		t.Fatalf("after down: %q", v)
+	}
+	sh("migrate", "up")
+
+	merchant := sh("admin", "create-merchant", "CLI shop")
+	fields := strings.Fields(sh("admin", "create-key", merchant, "secret", "live"))
+	if len(fields) != 2 || !strings.HasPrefix(fields[1], "sk_live_") {
+		t.Fatalf("create-key printed %v", fields)
+	}
+	sh("admin", "revoke-key", fields[0])
+	acct := sh("admin", "create-provider-account", merchant, `{"provider":"bootpay","mode":"test","credentials":{"application_id":"a","private_key":"p"}}`)
+	if !strings.Contains(acct, "webhook_url=https://billing.example.com/webhooks/bootpay/pa_") {
+		t.Fatalf("create-provider-account printed %q", acct)
+	}
+	if list := sh("admin", "list-provider-accounts", merchant); !strings.Contains(list, "bootpay test") {
+		t.Fatalf("list-provider-accounts printed %q", list)
+	}
+	for _, bad := range [][]string{{"admin", "create-key", merchant, "root", "test"}, {"admin", "frobnicate"}, {"migrate", "sideways"}, {"nonsense"}} {
+		if err := run(ctx, bad, io.Discard, io.Discard); err == nil {
+			t.Errorf("billingd %v succeeded", bad)
+		}
+	}
+}
