@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/billingd/billingd/migrations"
 )
@@ -30,6 +32,8 @@ type MigrationStatus struct {
 	Version uint // applied version (0: none)
 	Dirty   bool // a migration failed half-way; fix it and run migrate force
 	Head    uint // newest version this binary carries
+	// RiverOK: River's job tables are at the version this binary's River needs.
+	RiverOK bool
 }
 
 // HeadVersion is the newest migration embedded in the binary.
@@ -93,11 +97,20 @@ func (s *Store) withMigrator(ctx context.Context, fn func(*migrate.Migrate) erro
 	return fn(m)
 }
 
-// Migrate applies every pending migration.
+// Migrate applies every pending migration: billingd's own, then River's
+// (its job tables), both under the one advisory lock — rivermigrate takes no
+// lock of its own, and concurrent River migrators fail.
 func (s *Store) Migrate(ctx context.Context) error {
 	return s.withMigrator(ctx, func(m *migrate.Migrate) error {
 		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 			return fmt.Errorf("migrate up: %w", err)
+		}
+		river, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+		if err != nil {
+			return fmt.Errorf("river migrator: %w", err)
+		}
+		if _, err := river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrate up: %w", err)
 		}
 		return nil
 	})
@@ -133,10 +146,19 @@ func (s *Store) Migrations(ctx context.Context) (MigrationStatus, error) {
 		return st, fmt.Errorf("read migration version: %w", err)
 	}
 	st.Version = uint(version)
+	river, err := rivermigrate.New(riverpgxv5.New(s.pool), nil)
+	if err != nil {
+		return st, fmt.Errorf("river migrator: %w", err)
+	}
+	res, err := river.Validate(ctx, nil)
+	if err != nil {
+		return st, fmt.Errorf("validate river migrations: %w", err)
+	}
+	st.RiverOK = res.OK
 	return st, nil
 }
 
 // Ready reports whether this binary can serve on the schema: not dirty and
 // at least at this binary's head. A newer schema is fine — during a rolling
 // upgrade the migration job runs before the old pods are gone.
-func (st MigrationStatus) Ready() bool { return !st.Dirty && st.Version >= st.Head }
+func (st MigrationStatus) Ready() bool { return !st.Dirty && st.Version >= st.Head && st.RiverOK }
