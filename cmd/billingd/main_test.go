@@ -136,7 +136,9 @@ func startDev(t *testing.T, dataDir string) *devRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &devRun{stdout: newLineWriter(), cancel: cancel, done: make(chan error, 1)}
 	stderr := newLineWriter()
-	go func() { r.done <- run(ctx, []string{"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, r.stdout, stderr) }()
+	go func() {
+		r.done <- run(ctx, []string{"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, r.stdout, stderr)
+	}()
 	t.Cleanup(cancel)
 
 	field := func(re string) string { return r.stdout.waitFor(t, regexp.MustCompile(re), 60*time.Second)[1] }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -15,6 +16,8 @@ import (
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/api"
 	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -57,9 +60,20 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // requests (up to the shutdown timeout) before returning; the caller closes
 // the pool after that, so no request loses its database mid-way.
 func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router)) error {
+	var sb *sandbox.Set
+	gwOpts := gateways.Options{}
+	if cfg.Sandbox {
+		sb = sandbox.New(sandbox.Options{})
+		defer sb.Close()
+		// The adapters reach this process's own sandbox over loopback, so
+		// test mode works whatever the public URL is.
+		gwOpts.SandboxURL, gwOpts.Sandbox = loopbackURL(ln)+"/sandbox", sb
+	}
 	handler := api.New(api.Options{
 		Store:        st,
 		Admin:        admin.New(st, cfg.PublicBaseURL),
+		Gateways:     gateways.New(gwOpts),
+		Sandbox:      sb,
 		Logger:       log,
 		AdminToken:   cfg.AdminToken,
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -100,6 +114,16 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// loopbackURL is how this process reaches its own listener.
+func loopbackURL(ln net.Listener) string {
+	addr := ln.Addr().(*net.TCPAddr)
+	host := "127.0.0.1"
+	if !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 // cleanIdempotencyKeys deletes idempotency records past their retention

@@ -15,6 +15,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
 )
@@ -26,10 +28,11 @@ const testAdminToken = "test-admin-token-0123456789abcdefghij"
 // testBundle is a running billingd API on a fresh database, with a client
 // whose every request and response is checked against openapi.yaml.
 type testBundle struct {
-	url    string
-	store  *store.Store
-	client *http.Client
-	logs   *syncBuffer
+	url     string
+	store   *store.Store
+	client  *http.Client
+	logs    *syncBuffer
+	sandbox *sandbox.Set
 }
 
 type bundleOpts struct {
@@ -47,17 +50,25 @@ func setupWith(t *testing.T, o bundleOpts) *testBundle {
 	if o.maxBodyBytes == 0 {
 		o.maxBodyBytes = 64 << 10
 	}
-	srv := httptest.NewServer(New(Options{
+	// The handler needs the server's URL (its sandbox lives there), and the
+	// server needs the handler: start the server first, fill in the handler.
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	sb := sandbox.New(sandbox.Options{})
+	t.Cleanup(sb.Close)
+	handler = New(Options{
 		Store:        st,
 		Admin:        admin.New(st, "https://billing.example.com"),
+		Gateways:     gateways.New(gateways.Options{SandboxURL: srv.URL + "/sandbox", Sandbox: sb}),
+		Sandbox:      sb,
 		Logger:       zerolog.New(logs).Level(zerolog.DebugLevel),
 		AdminToken:   testAdminToken,
 		MaxBodyBytes: o.maxBodyBytes,
 		RateLimit:    o.rateLimit,
 		Mount:        o.mount,
-	}))
-	t.Cleanup(srv.Close)
-	return &testBundle{url: srv.URL, store: st, logs: logs,
+	})
+	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -17,6 +19,8 @@ import (
 type Options struct {
 	Store        *store.Store
 	Admin        *admin.Service
+	Gateways     *gateways.Gateways // PG clients per provider account
+	Sandbox      *sandbox.Set       // served under /sandbox when set (dev and test mode)
 	Logger       zerolog.Logger
 	AdminToken   string // empty: the admin API refuses every request
 	MaxBodyBytes int64
@@ -29,13 +33,14 @@ type Options struct {
 type Server struct {
 	store      *store.Store
 	admin      *admin.Service
+	gateways   *gateways.Gateways
 	adminToken string
 	handler    http.Handler
 }
 
 // New builds the router.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, admin: o.Admin, adminToken: o.AdminToken}
+	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, adminToken: o.AdminToken}
 	r := chi.NewRouter()
 	r.Use(withRequestID(o.Logger), accessLog, recoverPanics, limitBody(o.MaxBodyBytes))
 	r.NotFound(notFound)
@@ -72,6 +77,9 @@ func New(o Options) *Server {
 		r.Delete("/provider_accounts/{id}", s.deleteProviderAccount)
 	})
 
+	if o.Sandbox != nil {
+		r.Mount("/sandbox", o.Sandbox)
+	}
 	if o.Mount != nil {
 		o.Mount(r)
 	}

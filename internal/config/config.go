@@ -44,6 +44,9 @@ type Config struct {
 	RateLimit int `split_words:"true" default:"200"`
 	// Migrate runs migrations when serve starts.
 	Migrate bool `split_words:"true" default:"true"`
+	// Sandbox serves the built-in sandbox PGs under /sandbox, the default
+	// for test-mode accounts without a base_url.
+	Sandbox bool `split_words:"true" default:"true"`
 	// DBMaxConns sizes the pgx pool.
 	DBMaxConns int32 `split_words:"true" default:"20"`
 }

@@ -1,0 +1,145 @@
+// Package gateways turns a merchant's provider account into a PG client: the
+// Iamport or Bootpay adapter, pointed at the account's base URL (or the
+// mode's default) with its opened credentials.
+//
+// Clients are cached per account so each keeps its access token: a thousand
+// charges cost one token request, not a thousand. A changed account (new
+// credentials, another base URL) gets a new client.
+package gateways
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/providers/bootpay"
+	"github.com/billingd/billingd/internal/providers/iamport"
+)
+
+// Options configures the gateways.
+type Options struct {
+	// SandboxURL is where this process serves its sandbox PGs
+	// (…/sandbox, with iamport/ and bootpay/ beneath). Test-mode accounts
+	// without a base URL use it; empty means test mode has no default.
+	SandboxURL string
+	// HTTPClient sends every PG request; nil lets each adapter use its own
+	// default (connect and total timeouts, a keep-alive pool).
+	HTTPClient *http.Client
+	// Now is the clock adapters measure token lifetimes with.
+	Now func() time.Time
+	// Sandbox, when set, learns the credentials of every test-mode account
+	// that uses the built-in sandbox, as signing up at the PG would.
+	Sandbox interface {
+		Register(provider string, credentials map[string]string)
+	}
+}
+
+// Gateways hands out PG clients per provider account.
+type Gateways struct {
+	opts  Options
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	version time.Time // the account's updated_at: a change means a new client
+	client  providers.Provider
+}
+
+// New returns an empty cache.
+func New(opts Options) *Gateways {
+	return &Gateways{opts: opts, cache: map[string]cached{}}
+}
+
+// For returns the client for an account.
+func (g *Gateways) For(a billing.ProviderAccount) (providers.Provider, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.cache[a.ID]; ok && c.version.Equal(a.UpdatedAt) {
+		return c.client, nil
+	}
+	client, err := g.build(a)
+	if err != nil {
+		return nil, err
+	}
+	g.cache[a.ID] = cached{version: a.UpdatedAt, client: client}
+	return client, nil
+}
+
+// Iamport returns the Iamport client of an Iamport account.
+func (g *Gateways) Iamport(a billing.ProviderAccount) (*iamport.Client, error) {
+	p, err := g.For(a)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := p.(*iamport.Client)
+	if !ok {
+		return nil, fmt.Errorf("gateways: account %s is %s, not iamport", a.ID, a.Provider)
+	}
+	return c, nil
+}
+
+// Bootpay returns the Bootpay client of a Bootpay account.
+func (g *Gateways) Bootpay(a billing.ProviderAccount) (*bootpay.Client, error) {
+	p, err := g.For(a)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := p.(*bootpay.Client)
+	if !ok {
+		return nil, fmt.Errorf("gateways: account %s is %s, not bootpay", a.ID, a.Provider)
+	}
+	return c, nil
+}
+
+// BaseURL is where an account's requests go: its own base URL, else the
+// built-in sandbox in test mode, else the PG itself.
+func (g *Gateways) BaseURL(a billing.ProviderAccount) (string, error) {
+	if a.BaseURL != "" {
+		return a.BaseURL, nil
+	}
+	version, _ := a.Settings["api_version"].(string)
+	if a.Mode == billing.ModeLive {
+		switch {
+		case a.Provider == providers.Iamport:
+			return iamport.DefaultBaseURL, nil
+		case version == bootpay.V1:
+			return bootpay.DefaultV1BaseURL, nil
+		default:
+			return bootpay.DefaultV2BaseURL, nil
+		}
+	}
+	if g.opts.SandboxURL == "" {
+		return "", &billing.Error{Code: billing.EInvalid, Reason: "provider_not_configured",
+			Message: fmt.Sprintf("test-mode %s account %s has no base_url and this billingd serves no sandbox", a.Provider, a.ID)}
+	}
+	base := strings.TrimRight(g.opts.SandboxURL, "/") + "/" + a.Provider
+	if a.Provider == providers.Bootpay && version != bootpay.V1 {
+		base += "/v2"
+	}
+	return base, nil
+}
+
+func (g *Gateways) build(a billing.ProviderAccount) (providers.Provider, error) {
+	base, err := g.BaseURL(a)
+	if err != nil {
+		return nil, err
+	}
+	if a.Mode == billing.ModeTest && a.BaseURL == "" && g.opts.Sandbox != nil {
+		g.opts.Sandbox.Register(a.Provider, a.Credentials)
+	}
+	switch a.Provider {
+	case providers.Iamport:
+		return iamport.New(iamport.Config{BaseURL: base, ImpKey: a.Credentials["imp_key"],
+			ImpSecret: a.Credentials["imp_secret"], HTTPClient: g.opts.HTTPClient, Now: g.opts.Now})
+	case providers.Bootpay:
+		version, _ := a.Settings["api_version"].(string)
+		return bootpay.New(bootpay.Config{BaseURL: base, APIVersion: version, ApplicationID: a.Credentials["application_id"],
+			PrivateKey: a.Credentials["private_key"], HTTPClient: g.opts.HTTPClient, Now: g.opts.Now})
+	}
+	return nil, fmt.Errorf("gateways: unknown provider %q", a.Provider)
+}
