@@ -34,6 +34,11 @@ type devState struct {
 	AdminToken     string `json:"admin_token"`
 	SecretKey      string `json:"secret_key"`
 	PublishableKey string `json:"publishable_key"`
+	// Credentials of the sandbox PG accounts (the sandbox accepts any).
+	IamportKey    string `json:"iamport_key"`
+	IamportSecret string `json:"iamport_secret"`
+	BootpayAppID  string `json:"bootpay_application_id"`
+	BootpayKey    string `json:"bootpay_private_key"`
 }
 
 // dev runs billingd for a newcomer: a throwaway (or DATABASE_URL) Postgres,
@@ -170,6 +175,14 @@ func loadDevState(path string) (*devState, error) {
 	if state.AdminToken == "" {
 		state.AdminToken = "dev_admin_" + hex.EncodeToString(randomBytes(24))
 	}
+	if state.IamportKey == "" {
+		state.IamportKey = "dev_imp_" + hex.EncodeToString(randomBytes(6))
+		state.IamportSecret = hex.EncodeToString(randomBytes(24))
+	}
+	if state.BootpayAppID == "" {
+		state.BootpayAppID = "dev_bootpay_" + hex.EncodeToString(randomBytes(6))
+		state.BootpayKey = hex.EncodeToString(randomBytes(24))
+	}
 	return state, nil
 }
 
@@ -203,38 +216,91 @@ func ensureDevMerchant(ctx context.Context, st *store.Store, svc *admin.Service,
 		}
 		*k.key = secret
 	}
-	return m, nil
+	return m, ensureDevAccounts(ctx, svc, m, state)
+}
+
+// ensureDevAccounts gives the sandbox merchant a test account at each PG,
+// served by this process's sandbox.
+func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Merchant, state *devState) error {
+	accounts, err := svc.ListProviderAccounts(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, a := range accounts {
+		if a.Mode == billing.ModeTest {
+			have[a.Provider] = true
+		}
+	}
+	wanted := []admin.ProviderAccountInput{
+		{Provider: "iamport", Mode: "test",
+			Credentials: map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret},
+			Settings:    map[string]any{"imp_code": "imp00000000", "default_pg": "payco"}},
+		{Provider: "bootpay", Mode: "test",
+			Credentials: map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey},
+			Settings:    map[string]any{"client_application_id": state.BootpayAppID, "default_pg": "nicepay"}},
+	}
+	for _, in := range wanted {
+		if have[in.Provider] {
+			continue
+		}
+		if _, err := svc.CreateProviderAccount(ctx, m.ID, in); err != nil {
+			return fmt.Errorf("create the sandbox %s account: %w", in.Provider, err)
+		}
+	}
+	return nil
 }
 
 func printWalkthrough(w io.Writer, baseURL string, m billing.Merchant, s *devState) {
-	r := strings.NewReplacer("$BASE", baseURL, "$SK", s.SecretKey, "$PK", s.PublishableKey,
-		"$ADMIN", s.AdminToken, "$MERCHANT", m.ID)
+	r := strings.NewReplacer("$BASE", baseURL, "$SECRET", s.SecretKey, "$PUBLISHABLE", s.PublishableKey,
+		"$ADMIN", s.AdminToken, "$MERCHANT", m.ID, "$IMPKEY", s.IamportKey)
 	fmt.Fprint(w, r.Replace(`
 billingd dev is ready at $BASE   (API docs: $BASE/docs)
 
-  merchant         $MERCHANT  (test mode)
-  secret key       $SK
-  publishable key  $PK
+  merchant         $MERCHANT  (test mode, sandbox PGs at $BASE/sandbox)
+  secret key       $SECRET
+  publishable key  $PUBLISHABLE
   admin token      $ADMIN
+  iamport imp_key  $IMPKEY  (sandbox)
 
-Try it (copy and paste):
+Walk through a customer, a PAYCO billing key, a charge and a refund (paste into bash):
 
-  export BILLINGD=$BASE
+`+walkthroughStart+`
+export BILLINGD=$BASE SK=$SECRET
+json() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+post() { curl -sS --fail-with-body "$BILLINGD$1" -H "Authorization: Bearer $SK" -H 'Content-Type: application/json' "${@:2}"; }
 
-  # create a customer
-  curl -s $BILLINGD/v1/customers -H "Authorization: Bearer $SK" \
-    -H 'Content-Type: application/json' -H 'Idempotency-Key: walkthrough-1' \
-    -d '{"external_id":"user-1","name":"홍길동","email":"hong@example.com","phone":"010-1234-5678"}'
+# 1. a customer
+CUS=$(post /v1/customers -d '{"name":"홍길동","email":"hong@example.com","phone":"010-1234-5678"}' | json id)
 
-  # list customers
-  curl -s "$BILLINGD/v1/customers?limit=5" -H "Authorization: Bearer $SK"
+# 2. start a PAYCO registration; client_params are what the frontend passes to IMP.request_pay
+REG=$(post /v1/billing_keys -d "{\"customer_id\":\"$CUS\",\"provider\":\"iamport\",\"pg\":\"payco\"}")
+BK=$(echo "$REG" | json id); CUID=$(echo "$REG" | json customer_uid)
 
-  # operator API: the merchant's keys
-  curl -s $BILLINGD/admin/v1/merchants/$MERCHANT/keys -H "Authorization: Bearer $ADMIN"
+# 3. the customer completes the payment window (the sandbox's; a browser can open
+#    $BILLINGD/sandbox/iamport/sandbox/window?imp_key=$IMPKEY&customer_uid=$CUID&pg=payco&pay_method=card)
+curl -sS --fail-with-body $BILLINGD/sandbox/iamport/sandbox/window/billing_keys -H 'Content-Type: application/json' \
+  -d "{\"imp_key\":\"$IMPKEY\",\"customer_uid\":\"$CUID\",\"pg\":\"payco\",\"pay_method\":\"card\"}"; echo
 
+# 4. confirm the key with the PG
+post /v1/billing_keys/$BK/confirm -X POST; echo
+
+# 5. charge it (amounts ending in 4 decline, 6 lose the reply: see the sandbox docs)
+PAY=$(post /v1/payments -H "Idempotency-Key: charge-$BK" -d "{\"billing_key_id\":\"$BK\",\"amount\":9900,\"order_name\":\"월간 구독\"}" | json id)
+
+# 6. refund part of it, then look at the payment
+post /v1/payments/$PAY/cancel -H "Idempotency-Key: refund-$BK" -d '{"amount":4900,"reason":"partial refund"}'; echo
+curl -sS --fail-with-body $BILLINGD/v1/payments/$PAY -H "Authorization: Bearer $SK"; echo
+`+walkthroughEnd+`
 Keys and data persist in the data dir; run again to get the same ones. Ctrl-C stops.
 `))
 }
+
+// The walkthrough sits between these lines, so a test can run it.
+const (
+	walkthroughStart = "# --- walkthrough ---"
+	walkthroughEnd   = "# --- end ---"
+)
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

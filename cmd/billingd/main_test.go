@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -165,50 +166,27 @@ func (r *devRun) stop(t *testing.T) {
 	}
 }
 
-// walkthrough runs the curl commands dev printed, as a newcomer would.
+// walkthrough runs the walkthrough dev printed, in bash, as a newcomer
+// would paste it: every step must succeed and the payment end partly
+// refunded.
 func walkthrough(t *testing.T, r *devRun) {
 	t.Helper()
 	out := r.stdout.String()
-	curls := regexp.MustCompile(`(?s)curl -s (.*?)\n\n`).FindAllStringSubmatch(out, -1)
-	if len(curls) < 3 {
-		t.Fatalf("the walkthrough shows %d curl commands:\n%s", len(curls), out)
+	start, end := strings.Index(out, walkthroughStart), strings.Index(out, walkthroughEnd)
+	if start < 0 || end < start {
+		t.Fatalf("no walkthrough in the output:\n%s", out)
 	}
-	for _, c := range curls {
-		cmd := strings.ReplaceAll(c[1], "$BILLINGD", r.base)
-		method, url, auth, body, header := parseCurl(t, cmd)
-		resp := httpJSON(t, method, url, auth, body, header)
-		if _, failed := resp["error"]; failed {
-			t.Fatalf("walkthrough step %q failed: %v", c[1], resp)
+	script := "set -euo pipefail\n" + out[start:end]
+	cmd := exec.Command("bash", "-c", script)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the walkthrough failed: %v\n%s\n--- script ---\n%s", err, got, script)
+	}
+	for _, want := range []string{`"status":"active"`, `"status":"succeeded"`, `"status":"partially_refunded"`, `"refunded_amount":4900`} {
+		if !strings.Contains(string(got), want) {
+			t.Fatalf("the walkthrough's output lacks %s:\n%s", want, got)
 		}
 	}
-}
-
-var curlArg = regexp.MustCompile(`-H "([^"]*)"|-H '([^']*)'|-d '([^']*)'|"(http[^"]*)"|(http\S+)`)
-
-// parseCurl understands the few curl flags the walkthrough uses.
-func parseCurl(t *testing.T, cmd string) (method, url, auth, body string, header map[string]string) {
-	t.Helper()
-	method, header = "GET", map[string]string{}
-	for _, m := range curlArg.FindAllStringSubmatch(strings.ReplaceAll(cmd, "\\\n", " "), -1) {
-		switch {
-		case m[1] != "" || m[2] != "":
-			h := m[1] + m[2]
-			name, value, _ := strings.Cut(h, ": ")
-			if name == "Authorization" {
-				auth = strings.TrimPrefix(value, "Bearer ")
-			} else {
-				header[name] = value
-			}
-		case m[3] != "":
-			body, method = m[3], "POST"
-		default:
-			url = m[4] + m[5]
-		}
-	}
-	if url == "" || auth == "" {
-		t.Fatalf("cannot read curl command %q", cmd)
-	}
-	return method, url, auth, body, header
 }
 
 func httpJSON(t *testing.T, method, url, auth, body string, header map[string]string) map[string]any {

@@ -17,6 +17,8 @@ import (
 	"github.com/billingd/billingd/internal/api"
 	"github.com/billingd/billingd/internal/config"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/jobs"
+	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
@@ -56,9 +58,10 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	return store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, keys)
 }
 
-// runServer serves HTTP on ln until ctx ends, then drains in-flight
-// requests (up to the shutdown timeout) before returning; the caller closes
-// the pool after that, so no request loses its database mid-way.
+// runServer serves HTTP on ln and works jobs until ctx ends, then drains:
+// in-flight requests first (up to the shutdown timeout), then running jobs;
+// the caller closes the pool after that, so nothing loses its database
+// mid-way.
 func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router)) error {
 	var sb *sandbox.Set
 	gwOpts := gateways.Options{}
@@ -69,16 +72,27 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		// test mode works whatever the public URL is.
 		gwOpts.SandboxURL, gwOpts.Sandbox = loopbackURL(ln)+"/sandbox", sb
 	}
+	gw := gateways.New(gwOpts)
+	deps := &jobs.Deps{Store: st}
+	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Workers: cfg.JobWorkers, Logger: log})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Logger: log})
+	deps.Payments = pay
+
 	handler := api.New(api.Options{
-		Store:        st,
-		Admin:        admin.New(st, cfg.PublicBaseURL),
-		Gateways:     gateways.New(gwOpts),
-		Sandbox:      sb,
-		Logger:       log,
-		AdminToken:   cfg.AdminToken,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		RateLimit:    cfg.RateLimit,
-		Mount:        mount,
+		Store:          st,
+		Admin:          admin.New(st, cfg.PublicBaseURL),
+		Gateways:       gw,
+		Payments:       pay,
+		Sandbox:        sb,
+		Logger:         log,
+		AdminToken:     cfg.AdminToken,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		RateLimit:      cfg.RateLimit,
+		TrustedProxies: cfg.TrustedProxies,
+		Mount:          mount,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -87,33 +101,42 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
 	}
 
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	go cleanIdempotencyKeys(bg, st, log)
-
+	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Msg("billingd listening")
 
 	select {
 	case err := <-errc:
+		stopJobs(queue, cfg.ShutdownTimeout)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests")
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests, then jobs")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	stopJobs(queue, cfg.ShutdownTimeout)
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// stopJobs lets running jobs finish (they are idempotent, so one cut off
+// runs again elsewhere), then stops the queue.
+func stopJobs(queue interface{ Stop(context.Context) error }, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = queue.Stop(ctx)
 }
 
 // loopbackURL is how this process reaches its own listener.
@@ -124,24 +147,4 @@ func loopbackURL(ln net.Listener) string {
 		host = addr.IP.String()
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
-}
-
-// cleanIdempotencyKeys deletes idempotency records past their retention
-// once an hour. Every replica runs it; the DELETE is harmless to repeat.
-func cleanIdempotencyKeys(ctx context.Context, st *store.Store, log zerolog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		n, err := st.DeleteIdempotencyKeysBefore(ctx, time.Now().Add(-api.IdempotencyRetention))
-		if err != nil && ctx.Err() == nil {
-			log.Warn().Err(err).Msg("idempotency cleanup")
-		} else if n > 0 {
-			log.Info().Int64("deleted", n).Msg("idempotency cleanup")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }

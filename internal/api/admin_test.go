@@ -76,7 +76,7 @@ func TestAdmin(t *testing.T) {
 		}})
 		requireStatus(t, created, http.StatusCreated)
 		id := created.str("id")
-		if created.str("webhook_url") != "https://billing.example.com/webhooks/iamport/"+id {
+		if created.str("webhook_url") != b.url+"/webhooks/iamport/"+id {
 			t.Fatalf("webhook_url %q", created.str("webhook_url"))
 		}
 		if strings.Contains(string(created.raw), secret) || strings.Contains(string(created.raw), "1234567890123456") {

@@ -38,6 +38,12 @@ func bearer(r *http.Request) (string, bool) {
 // revoked keys are indistinguishable 401s.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			// A CORS preflight carries no credentials; only the preflight
+			// routes answer OPTIONS, and they do nothing.
+			next.ServeHTTP(w, r)
+			return
+		}
 		token, ok := bearer(r)
 		if !ok {
 			renderError(w, r, &billing.Error{Code: billing.EUnauthorized, Reason: "api_key_missing",

@@ -20,13 +20,15 @@ type customerJSON struct {
 	Birth      *string        `json:"birth"`
 	Gender     *string        `json:"gender"`
 	Metadata   map[string]any `json:"metadata"`
+	VerifiedAt *string        `json:"verified_at"`
 	CreatedAt  string         `json:"created_at"`
 	UpdatedAt  string         `json:"updated_at"`
 }
 
 func toCustomerJSON(c billing.Customer) customerJSON {
 	out := customerJSON{ID: c.ID, Object: "customer", Mode: string(c.Mode), ExternalID: c.ExternalID, Name: c.Name,
-		Email: c.Email, Phone: c.Phone, Metadata: c.Metadata, CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt)}
+		Email: c.Email, Phone: c.Phone, Metadata: c.Metadata, VerifiedAt: optionalTimestamp(c.VerifiedAt),
+		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt)}
 	if c.Birth != nil {
 		b := c.Birth.String()
 		out.Birth = &b

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -26,6 +27,8 @@ var statusOf = map[billing.Code]int{
 	billing.EIdempotency:  http.StatusUnprocessableEntity,
 	billing.ERateLimited:  http.StatusTooManyRequests,
 	billing.EInternal:     http.StatusInternalServerError,
+	billing.EDeclined:     http.StatusPaymentRequired,
+	billing.EProvider:     http.StatusBadGateway,
 	eTooLarge:             http.StatusRequestEntityTooLarge,
 	eUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	eMethodNotAllowed:     http.StatusMethodNotAllowed,
@@ -42,6 +45,23 @@ type errorObject struct {
 	Param        string `json:"param,omitempty"`
 	ProviderCode string `json:"provider_code,omitempty"`
 	RequestID    string `json:"request_id"`
+	// Objects holds the object the failure left behind, under its type
+	// ("payment": {…}); inlined into the error.
+	Objects map[string]any `json:"-"`
+}
+
+// MarshalJSON inlines Objects beside the fixed fields.
+func (e errorObject) MarshalJSON() ([]byte, error) {
+	type plain errorObject
+	b, err := json.Marshal(plain(e))
+	if err != nil || len(e.Objects) == 0 {
+		return b, err
+	}
+	extra, err := json.Marshal(e.Objects)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
 }
 
 // renderError writes err as the error envelope. An error that is not a
@@ -65,13 +85,18 @@ func writeError(w http.ResponseWriter, r *http.Request, be *billing.Error) {
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, errorBody{Error: errorObject{
-		Type:      string(be.Code),
-		Code:      be.Reason,
-		Message:   be.Message,
-		Param:     be.Param,
-		RequestID: requestID(r.Context()),
-	}})
+	obj := errorObject{
+		Type:         string(be.Code),
+		Code:         be.Reason,
+		Message:      be.Message,
+		Param:        be.Param,
+		ProviderCode: be.ProviderCode,
+		RequestID:    requestID(r.Context()),
+	}
+	if be.Object != nil && be.ObjectType != "" {
+		obj.Objects = map[string]any{be.ObjectType: publicObject(be.ObjectType, be.Object)}
+	}
+	writeJSON(w, status, errorBody{Error: obj})
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

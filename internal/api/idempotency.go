@@ -27,10 +27,8 @@ import (
 //   - a 5xx releases the key and keeps its recovery point, so a retry
 //     resumes where the failed run stopped.
 //
-// Records are kept at least IdempotencyRetention, then deleted.
-
-// IdempotencyRetention is how long a key is remembered.
-const IdempotencyRetention = 24 * time.Hour
+// Records are kept store.IdempotencyRetention, then the prune job deletes
+// them.
 
 // idempotencyStaleAfter is how long a lock may be held before a new request
 // may take it over. It exceeds the longest a handler can run (write timeout

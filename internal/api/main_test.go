@@ -10,12 +10,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/jobs"
+	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
@@ -28,17 +33,21 @@ const testAdminToken = "test-admin-token-0123456789abcdefghij"
 // testBundle is a running billingd API on a fresh database, with a client
 // whose every request and response is checked against openapi.yaml.
 type testBundle struct {
-	url     string
-	store   *store.Store
-	client  *http.Client
-	logs    *syncBuffer
-	sandbox *sandbox.Set
+	url      string
+	store    *store.Store
+	client   *http.Client
+	logs     *syncBuffer
+	sandbox  *sandbox.Set
+	payments *payments.Service
+	gateways *gateways.Gateways
+	queue    *river.Client[pgx.Tx]
 }
 
 type bundleOpts struct {
 	maxBodyBytes int64
 	rateLimit    int
 	mount        func(chi.Router)
+	noJobs       bool // do not run River workers (a test drives jobs itself)
 }
 
 func setup(t *testing.T) *testBundle { return setupWith(t, bundleOpts{}) }
@@ -57,10 +66,29 @@ func setupWith(t *testing.T, o bundleOpts) *testBundle {
 	t.Cleanup(srv.Close)
 	sb := sandbox.New(sandbox.Options{})
 	t.Cleanup(sb.Close)
+	gw := gateways.New(gateways.Options{SandboxURL: srv.URL + "/sandbox", Sandbox: sb})
+	deps := &jobs.Deps{Store: st}
+	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Logger: zerolog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Logger: zerolog.New(logs)})
+	deps.Payments = pay
+	if !o.noJobs {
+		if err := queue.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = queue.Stop(ctx)
+		})
+	}
 	handler = New(Options{
 		Store:        st,
-		Admin:        admin.New(st, "https://billing.example.com"),
-		Gateways:     gateways.New(gateways.Options{SandboxURL: srv.URL + "/sandbox", Sandbox: sb}),
+		Admin:        admin.New(st, srv.URL),
+		Gateways:     gw,
+		Payments:     pay,
 		Sandbox:      sb,
 		Logger:       zerolog.New(logs).Level(zerolog.DebugLevel),
 		AdminToken:   testAdminToken,
@@ -68,7 +96,7 @@ func setupWith(t *testing.T, o bundleOpts) *testBundle {
 		RateLimit:    o.rateLimit,
 		Mount:        o.mount,
 	})
-	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb,
+	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, gateways: gw, queue: queue,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}
 }
 

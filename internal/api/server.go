@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
@@ -20,11 +22,15 @@ type Options struct {
 	Store        *store.Store
 	Admin        *admin.Service
 	Gateways     *gateways.Gateways // PG clients per provider account
-	Sandbox      *sandbox.Set       // served under /sandbox when set (dev and test mode)
+	Payments     *payments.Service
+	Sandbox      *sandbox.Set // served under /sandbox when set (dev and test mode)
 	Logger       zerolog.Logger
 	AdminToken   string // empty: the admin API refuses every request
 	MaxBodyBytes int64
 	RateLimit    int // requests per second per API key; 0: unlimited
+	// TrustedProxies lists the proxies (CIDR ranges) whose X-Forwarded-For
+	// is believed; empty: the connection's address is the client's.
+	TrustedProxies []string
 	// Mount adds routes outside the API (the sandbox PGs in dev and test).
 	Mount func(chi.Router)
 }
@@ -34,15 +40,16 @@ type Server struct {
 	store      *store.Store
 	admin      *admin.Service
 	gateways   *gateways.Gateways
+	payments   *payments.Service
 	adminToken string
 	handler    http.Handler
 }
 
 // New builds the router.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, adminToken: o.AdminToken}
+	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, payments: o.Payments, adminToken: o.AdminToken}
 	r := chi.NewRouter()
-	r.Use(withRequestID(o.Logger), accessLog, recoverPanics, limitBody(o.MaxBodyBytes))
+	r.Use(withRequestID(o.Logger), accessLog, recoverPanics, limitBody(o.MaxBodyBytes), clientIPMiddleware(o.TrustedProxies))
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
 
@@ -60,8 +67,46 @@ func New(o Options) *Server {
 			r.Get("/customers/{id}", s.getCustomer)
 			r.Patch("/customers/{id}", s.updateCustomer)
 			r.Delete("/customers/{id}", s.deleteCustomer)
+			r.Post("/billing_keys", s.createBillingKey)
+			r.Get("/billing_keys", s.listBillingKeys)
+			r.Delete("/billing_keys/{id}", s.deleteBillingKey)
+			r.Post("/billing_keys/{id}/default", s.setDefaultBillingKey)
+			r.Get("/payments", s.listPayments)
+			r.Get("/payments/{id}", s.getPayment)
+		})
+		// Money moves: an Idempotency-Key is required.
+		r.Group(func(r chi.Router) {
+			r.Use(secretOnly, s.idempotent(true))
+			r.Post("/payments", s.createPayment)
+			r.Post("/payments/{id}/cancel", s.refundPayment)
+		})
+		// Client-side: publishable keys too (with the registration's
+		// client_secret), and browsers may call them (CORS).
+		r.Group(func(r chi.Router) {
+			r.Use(cors, s.idempotent(false))
+			r.Post("/billing_keys/{id}/confirm", s.confirmBillingKey)
+			r.Options("/billing_keys/{id}/confirm", preflight)
+			r.Get("/billing_keys/{id}", s.getBillingKey)
+			r.Options("/billing_keys/{id}", preflight)
+		})
+		// Neither of the next two stores Idempotency-Key replays: the
+		// responses carry a bearer token or identity, which must not sit in
+		// clear in idempotency_keys. Both are idempotent by themselves.
+		r.With(secretOnly).Post("/customers/{id}/bootpay_user_token", s.createBootpayUserToken)
+		// Certifications: publishable keys too (they see the status only),
+		// and browsers may call them (CORS).
+		r.Group(func(r chi.Router) {
+			r.Use(cors)
+			r.Post("/certifications", s.createCertification)
+			r.Options("/certifications", preflight)
+			r.Get("/certifications/{id}", s.getCertification)
+			r.Options("/certifications/{id}", preflight)
 		})
 	})
+
+	// PG webhooks: unauthenticated hints, verified against the PG's API.
+	r.Post("/webhooks/iamport/{account_id}", s.iamportWebhook)
+	r.Post("/webhooks/bootpay/{account_id}", s.bootpayWebhook)
 
 	r.Route("/admin/v1", func(r chi.Router) {
 		r.Use(s.adminOnly)
@@ -78,7 +123,13 @@ func New(o Options) *Server {
 	})
 
 	if o.Sandbox != nil {
-		r.Mount("/sandbox", o.Sandbox)
+		// chi's Mount keeps the full path and hands its routing state down,
+		// but the fakes route by themselves (/iamport/…, /bootpay/…, with
+		// chi routers inside): give them the stripped path and fresh state.
+		sb := http.StripPrefix("/sandbox", o.Sandbox)
+		r.Mount("/sandbox", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			sb.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, nil)))
+		}))
 	}
 	if o.Mount != nil {
 		o.Mount(r)

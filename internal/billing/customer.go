@@ -22,6 +22,7 @@ type Customer struct {
 	Birth      *Date
 	Gender     *Gender
 	Metadata   map[string]any
+	VerifiedAt *time.Time // when a certification (본인인증) was last linked; set by the store only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

@@ -18,6 +18,8 @@ const (
 	EIdempotency  Code = "idempotency_error"    // Idempotency-Key misuse
 	ERateLimited  Code = "rate_limited"         // too many requests
 	EInternal     Code = "internal_error"       // our fault; details are logged, not shown
+	EDeclined     Code = "card_error"           // the PG declined: no money moved
+	EProvider     Code = "provider_error"       // the PG refused the request or could not be reached
 )
 
 // Error is an error the caller may see. Message is safe to show to the
@@ -27,7 +29,13 @@ type Error struct {
 	Reason  string // machine-readable detail, e.g. "external_id_taken"; optional
 	Message string
 	Param   string // the request field at fault, if any
-	Err     error  // cause, for logs; never shown
+	// ProviderCode is the PG's own code when the PG refused.
+	ProviderCode string
+	// Object is the object the failure left behind (a failed payment, a
+	// failed billing key), rendered inside the error as ObjectType.
+	Object     any
+	ObjectType string
+	Err        error // cause, for logs; never shown
 }
 
 func (e *Error) Error() string {

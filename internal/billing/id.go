@@ -13,6 +13,11 @@ const (
 	PrefixAPIKey          = "key_"
 	PrefixProviderAccount = "pa_"
 	PrefixCustomer        = "cus_"
+	PrefixBillingKey      = "bk_"
+	PrefixPayment         = "pay_"
+	PrefixRefund          = "re_"
+	PrefixEvent           = "evt_"
+	PrefixNotification    = "ntf_"
 )
 
 // idEncoding is Crockford's base32 alphabet in lower case. Its characters are

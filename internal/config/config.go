@@ -6,6 +6,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -47,6 +48,11 @@ type Config struct {
 	// Sandbox serves the built-in sandbox PGs under /sandbox, the default
 	// for test-mode accounts without a base_url.
 	Sandbox bool `split_words:"true" default:"true"`
+	// JobWorkers is how many background jobs one replica runs at once.
+	JobWorkers int `split_words:"true" default:"10"`
+	// TrustedProxies lists CIDR ranges of proxies whose X-Forwarded-For
+	// names the client (for PG webhook allow lists); empty trusts none.
+	TrustedProxies []string `split_words:"true"`
 	// DBMaxConns sizes the pgx pool.
 	DBMaxConns int32 `split_words:"true" default:"20"`
 }
@@ -87,8 +93,18 @@ func (c Config) check() error {
 	if c.RateLimit < 0 {
 		return fmt.Errorf("BILLINGD_RATE_LIMIT must be 0 (off) or a positive number of requests per second (got %d)", c.RateLimit)
 	}
-	if c.DBMaxConns < 4 {
-		return fmt.Errorf("BILLINGD_DB_MAX_CONNS must be at least 4 (got %d)", c.DBMaxConns)
+	if c.JobWorkers < 1 {
+		return fmt.Errorf("BILLINGD_JOB_WORKERS must be at least 1 (got %d)", c.JobWorkers)
+	}
+	// River holds a LISTEN connection and its leader a maintenance one,
+	// and each running job may hold one: requests need the rest.
+	if c.DBMaxConns < int32(c.JobWorkers)+5 {
+		return fmt.Errorf("BILLINGD_DB_MAX_CONNS must be at least BILLINGD_JOB_WORKERS + 5 = %d (got %d)", c.JobWorkers+5, c.DBMaxConns)
+	}
+	for _, cidr := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			return fmt.Errorf("BILLINGD_TRUSTED_PROXIES must be CIDR ranges such as 10.0.0.0/8 (got %q)", cidr)
+		}
 	}
 	if c.PublicBaseURL != "" {
 		u, err := url.Parse(c.PublicBaseURL)

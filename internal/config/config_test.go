@@ -33,6 +33,8 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"BILLINGD_ENCRYPTION_KEY", "c2hvcnQ=", "BILLINGD_ENCRYPTION_KEY"},
 		{"BILLINGD_ADMIN_TOKEN", "short", "BILLINGD_ADMIN_TOKEN"},
 		{"BILLINGD_DB_MAX_CONNS", "2", "BILLINGD_DB_MAX_CONNS"},
+		{"BILLINGD_JOB_WORKERS", "0", "BILLINGD_JOB_WORKERS"},
+		{"BILLINGD_TRUSTED_PROXIES", "10.0.0.1/99", "BILLINGD_TRUSTED_PROXIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"github.com/billingd/billingd/internal/billing"
 )
 
-const customerColumns = `id, merchant_id, mode, external_id, name, email, phone, birth, gender, metadata, created_at, updated_at`
+const customerColumns = `id, merchant_id, mode, external_id, name, email, phone, birth, gender, metadata, verified_at, created_at, updated_at`
 
 func scanCustomer(row pgx.Row) (billing.Customer, error) {
 	var (
@@ -20,7 +20,7 @@ func scanCustomer(row pgx.Row) (billing.Customer, error) {
 		gender *string
 	)
 	err := row.Scan(&c.ID, &c.MerchantID, &c.Mode, &c.ExternalID, &c.Name, &c.Email, &c.Phone,
-		&birth, &gender, &c.Metadata, &c.CreatedAt, &c.UpdatedAt)
+		&birth, &gender, &c.Metadata, &c.VerifiedAt, &c.CreatedAt, &c.UpdatedAt)
 	if birth != nil {
 		c.Birth = &billing.Date{Time: *birth}
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/billingd/billingd/internal/billing"
 )
 
+// IdempotencyRetention is how long idempotency records are kept before
+// the prune job deletes them.
+const IdempotencyRetention = 24 * time.Hour
+
 // IdempotencyKey names one idempotency record: a client's key, scoped to the
 // merchant and mode that sent it.
 type IdempotencyKey struct {

@@ -1,0 +1,117 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/payments"
+	"github.com/billingd/billingd/internal/store"
+)
+
+func idempotencyOf(r *http.Request) payments.Idempotency {
+	key, point, _ := idempotencyKeyFrom(r.Context())
+	return payments.Idempotency{Key: key, RecoveryPoint: point}
+}
+
+// createPayment charges a billing key: 201 paid, 202 unknown (the PG's
+// answer was lost; a job will settle it and emit an event), 402 declined
+// with the failed payment in the error.
+func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
+	var in payments.ChargeInput
+	if err := decodeJSON(r, &in); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	p, err := s.payments.Charge(r.Context(), caller(r), in, idempotencyOf(r))
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if p.Status.Unsettled() {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, toPaymentJSON(p))
+}
+
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !billing.ValidID(billing.PrefixPayment, id) {
+		renderError(w, r, billing.NotFound("payment", id))
+		return
+	}
+	pr := principalFrom(r.Context())
+	p, err := s.store.GetPayment(r.Context(), pr.MerchantID, pr.Mode, id)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	refunds, err := s.store.RefundsOf(r.Context(), p.ID)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	out := toPaymentJSON(p)
+	out.Refunds = make([]refundJSON, len(refunds))
+	for i, rf := range refunds {
+		out.Refunds[i] = toRefundJSON(rf)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
+	page, err := parsePage(r, billing.PrefixPayment)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.PaymentFilter{Page: page, CustomerID: q.Get("customer_id"), Status: billing.PaymentStatus(q.Get("status"))}
+	for param, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
+		if raw := q.Get(param); raw != "" {
+			t, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				renderError(w, r, billing.Invalid(param, "%s must be an RFC 3339 time", param))
+				return
+			}
+			*dst = &t
+		}
+	}
+	pr := principalFrom(r.Context())
+	list, more, err := s.store.ListPayments(r.Context(), pr.MerchantID, pr.Mode, f)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	out := make([]paymentJSON, len(list))
+	for i, p := range list {
+		out[i] = toPaymentJSON(p)
+	}
+	writeJSON(w, http.StatusOK, newList(out, more))
+}
+
+// refundPayment returns money: 201 with the refund (and the payment as it
+// now stands), 202 when the PG's answer was lost.
+func (s *Server) refundPayment(w http.ResponseWriter, r *http.Request) {
+	var in payments.RefundInput
+	if err := decodeJSON(r, &in); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	rf, p, err := s.payments.Refund(r.Context(), caller(r), chi.URLParam(r, "id"), in, idempotencyOf(r))
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if rf.Status != billing.RefundSucceeded {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, struct {
+		refundJSON
+		Payment paymentJSON `json:"payment"`
+	}{toRefundJSON(rf), toPaymentJSON(p)})
+}

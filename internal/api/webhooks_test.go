@@ -1,0 +1,174 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/billingd/billingd/internal/payments"
+	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// notify posts an Iamport notification as the PG would.
+func (b *payBundle) notify(t *testing.T, body map[string]any) response {
+	t.Helper()
+	return b.do(t, request{method: "POST", path: "/webhooks/iamport/" + b.accountID, body: body})
+}
+
+// waitForOutcome waits until every notification of the account is processed
+// and returns them.
+func (b *payBundle) waitForOutcomes(t *testing.T, want int) []store.Notification {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, n := range list {
+			if n.Outcome != nil {
+				done++
+			}
+		}
+		if len(list) >= want && done == len(list) {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications processed after 15 s", done, len(list))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *payBundle) paymentStatus(t *testing.T, id string) string {
+	t.Helper()
+	return b.do(t, request{method: "GET", path: "/v1/payments/" + id, auth: b.m.secret}).str("status")
+}
+
+func TestIamportWebhooks(t *testing.T) {
+	t.Parallel()
+
+	t.Run("SettlesALostReply", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		// The PG records the payment, answers 500, and posts "paid" to
+		// notice_url; the webhook alone settles it, after a re-fetch.
+		r := b.charge(t, "lost", map[string]any{"billing_key_id": key, "amount": 3006, "order_name": "x"})
+		requireStatus(t, r, http.StatusAccepted)
+		list := b.waitForOutcomes(t, 1)
+		if *list[0].Outcome != payments.NotificationApplied {
+			t.Fatalf("outcome %s", *list[0].Outcome)
+		}
+		if got := b.paymentStatus(t, r.str("id")); got != "paid" {
+			t.Fatalf("payment is %s after the PG's webhook", got)
+		}
+	})
+
+	t.Run("DuplicateIsCountedOnce", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
+		b.waitForOutcomes(t, 1) // the PG's own "paid" notification
+		body := map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid"}
+		requireStatus(t, b.notify(t, body), http.StatusOK)
+		// Form-encoded, as some consoles send it: the same notification.
+		form := url.Values{"imp_uid": {p.str("provider_payment_id")}, "merchant_uid": {p.str("id")}, "status": {"paid"}}
+		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/iamport/" + b.accountID, body: form.Encode(),
+			contentType: "application/x-www-form-urlencoded"}), http.StatusOK)
+		list := b.waitForOutcomes(t, 1)
+		if len(list) != 1 || list[0].ReceivedCount != 3 {
+			t.Fatalf("notifications %d, received %d times", len(list), list[0].ReceivedCount)
+		}
+		if got := b.eventTypes(t, p.str("id")); len(got) != 1 {
+			t.Fatalf("events %v", got)
+		}
+	})
+
+	t.Run("ForgedChangesNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
+		b.waitForOutcomes(t, 1)
+		// "failed" for a paid payment, and a payment the PG never made.
+		b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "failed"})
+		b.notify(t, map[string]any{"imp_uid": "imp_forged_123", "merchant_uid": p.str("id"), "status": "paid"})
+		outcomes := map[string]int{}
+		for _, n := range b.waitForOutcomes(t, 3) {
+			outcomes[*n.Outcome]++
+		}
+		// The PG's own "paid" may land before or after the charge records it.
+		if outcomes[payments.FlagUnknownToPG] != 1 || outcomes[payments.NotificationNoChange]+outcomes[payments.NotificationApplied] != 2 {
+			t.Fatalf("outcomes %v", outcomes)
+		}
+		if got := b.paymentStatus(t, p.str("id")); got != "paid" {
+			t.Fatalf("a forged notification moved the payment to %s", got)
+		}
+	})
+
+	t.Run("AmountMismatchIsFlagged", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		// billingd's order that never reached the PG (a proxy's 502)…
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1007, "order_name": "x"})
+		requireStatus(t, p, http.StatusAccepted)
+		// …is then paid at the PG for another amount, outside billingd.
+		client, _ := b.gateways.Iamport(mustAccount(t, b))
+		keyRow := b.do(t, request{method: "GET", path: "/v1/billing_keys/" + key, auth: b.m.secret})
+		if _, err := client.Charge(t.Context(), providers.ChargeRequest{OrderID: p.str("id"), BillingKey: keyRow.str("customer_uid"),
+			Amount: 50000, OrderName: "x", NoticeURL: b.url + "/webhooks/iamport/" + b.accountID}); err != nil {
+			t.Fatal(err)
+		}
+		list := b.waitForOutcomes(t, 1)
+		if *list[0].Outcome != payments.FlagAmountMismatch {
+			t.Fatalf("outcome %s", *list[0].Outcome)
+		}
+		if got := b.paymentStatus(t, p.str("id")); got != "unknown" {
+			t.Fatalf("a mismatched amount was applied: %s", got)
+		}
+	})
+
+	t.Run("LateWebhookNeverMovesBack", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 4000, "order_name": "x"})
+		b.waitForOutcomes(t, 1)
+		requireStatus(t, b.do(t, request{method: "POST", path: "/v1/payments/" + p.str("id") + "/cancel", auth: b.m.secret,
+			body: map[string]any{"reason": "x"}, header: map[string]string{"Idempotency-Key": "r"}}), http.StatusCreated)
+		// The original "paid" notification, delivered again late.
+		b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid", "cancellation_id": "late"})
+		b.waitForOutcomes(t, 2)
+		if got := b.paymentStatus(t, p.str("id")); got != "refunded" {
+			t.Fatalf("a late paid notification moved a refunded payment to %s", got)
+		}
+	})
+
+	t.Run("BadRequests", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		requireStatus(t, b.notify(t, map[string]any{"status": "paid"}), http.StatusBadRequest)
+		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/iamport/" + b.accountID, body: "not json"}), http.StatusBadRequest)
+		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/iamport/pa_00000000000000000000000000",
+			body: map[string]any{"imp_uid": "x"}}), http.StatusNotFound)
+		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/bootpay/" + b.accountID,
+			body: map[string]any{"receipt_id": "x"}}), http.StatusNotFound)
+	})
+
+	t.Run("SourceAllowList", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		requireStatus(t, b.do(t, request{method: "PATCH", path: "/admin/v1/provider_accounts/" + b.accountID, auth: testAdminToken,
+			body: map[string]any{"settings": map[string]any{"webhook_allowed_ips": []any{"52.78.100.19", "203.0.113.0/24"}}}}), http.StatusOK)
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_1", "status": "paid"}), http.StatusForbidden)
+		requireStatus(t, b.do(t, request{method: "PATCH", path: "/admin/v1/provider_accounts/" + b.accountID, auth: testAdminToken,
+			body: map[string]any{"settings": map[string]any{"webhook_allowed_ips": []any{"127.0.0.0/8"}}}}), http.StatusOK)
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_1", "status": "paid"}), http.StatusOK)
+	})
+}

@@ -1,0 +1,142 @@
+// Package jobs runs billingd's background work on River, in the same
+// Postgres as everything else: reconciling unknown payments, verifying PG
+// notifications, sweeping stuck payments, expiring registrations and
+// pruning idempotency records.
+//
+// Jobs may run more than once and on any replica: every worker is
+// idempotent (it asks the PG or the database what is already done before
+// doing anything). Periodic jobs run on the elected leader only.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/payments"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// Deps is what the workers call. Payments is set after the client exists,
+// because the payment service enqueues through the client.
+type Deps struct {
+	Store    *store.Store
+	Payments *payments.Service
+	Now      func() time.Time
+}
+
+// Options configures the client.
+type Options struct {
+	Workers int // concurrent jobs per replica
+	Logger  zerolog.Logger
+}
+
+// NewClient builds a River client with every worker and periodic job.
+func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx], error) {
+	if o.Workers == 0 {
+		o.Workers = 10
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &reconcileWorker{deps: deps})
+	river.AddWorker(workers, &notificationWorker{deps: deps})
+	river.AddWorker(workers, &sweepWorker{deps: deps})
+	river.AddWorker(workers, &expireWorker{deps: deps})
+	river.AddWorker(workers, &pruneWorker{deps: deps})
+
+	return river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Workers: workers,
+		Logger:  slog.New(zerolog.NewSlogHandler(o.Logger)),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneIdempotencyArgs{}, nil }, nil),
+		},
+	})
+}
+
+// reconcileWorker settles a payment whose outcome is unknown, on the
+// reconcile schedule (1 m, 5 m, 30 m, 2 h, then daily).
+type reconcileWorker struct {
+	river.WorkerDefaults[payments.ReconcileArgs]
+	deps *Deps
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[payments.ReconcileArgs]) error {
+	_, err := w.deps.Payments.Reconcile(ctx, job.Args.PaymentID)
+	return err
+}
+
+func (w *reconcileWorker) NextRetry(job *river.Job[payments.ReconcileArgs]) time.Time {
+	return time.Now().Add(payments.ReconcileBackoff(job.Attempt + 1))
+}
+
+// notificationWorker verifies a PG notification against the PG's API.
+type notificationWorker struct {
+	river.WorkerDefaults[payments.ApplyNotificationArgs]
+	deps *Deps
+}
+
+func (w *notificationWorker) Work(ctx context.Context, job *river.Job[payments.ApplyNotificationArgs]) error {
+	return w.deps.Payments.ApplyNotification(ctx, job.Args.NotificationID)
+}
+
+// SweepStaleArgs finds payments stuck in processing or unknown.
+type SweepStaleArgs struct{}
+
+// Kind names the job.
+func (SweepStaleArgs) Kind() string { return "sweep_stale_payments" }
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepStaleArgs]
+	deps *Deps
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepStaleArgs]) error {
+	_, err := w.deps.Payments.SweepStale(ctx)
+	return err
+}
+
+// ExpireRegistrationsArgs fails pending billing keys past their deadline.
+type ExpireRegistrationsArgs struct{}
+
+// Kind names the job.
+func (ExpireRegistrationsArgs) Kind() string { return "expire_registrations" }
+
+type expireWorker struct {
+	river.WorkerDefaults[ExpireRegistrationsArgs]
+	deps *Deps
+}
+
+func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireRegistrationsArgs]) error {
+	_, err := w.deps.Payments.ExpireRegistrations(ctx)
+	return err
+}
+
+// PruneIdempotencyArgs deletes idempotency records past their retention.
+type PruneIdempotencyArgs struct{}
+
+// Kind names the job.
+func (PruneIdempotencyArgs) Kind() string { return "prune_idempotency_keys" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneIdempotencyArgs]
+	deps *Deps
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneIdempotencyArgs]) error {
+	_, err := w.deps.Store.DeleteIdempotencyKeysBefore(ctx, w.deps.Now().Add(-store.IdempotencyRetention))
+	return err
+}

@@ -1,0 +1,275 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// MaxAmount bounds one charge (KRW), as a guard against a stray digit.
+const MaxAmount = 1_000_000_000
+
+// ChargeInput charges a billing key now.
+type ChargeInput struct {
+	CustomerID   string         `json:"customer_id"`
+	BillingKeyID string         `json:"billing_key_id"`
+	Amount       int64          `json:"amount"`
+	TaxFree      int64          `json:"tax_free"`
+	Currency     string         `json:"currency"`
+	OrderName    string         `json:"order_name"`
+	Metadata     map[string]any `json:"metadata"`
+}
+
+// Idempotency carries the request's idempotency record, so a retry after a
+// crash resumes instead of charging again.
+type Idempotency struct {
+	Key           store.IdempotencyKey
+	RecoveryPoint string
+}
+
+const recoveryPaymentPrefix = "payment:"
+
+// Charge charges a billing key. The payment is stored (processing) before
+// the PG is called; the PG's answer is recorded after. The returned
+// payment's status says what happened: paid, failed (with an error), or
+// unknown (a job will find out).
+func (s *Service) Charge(ctx context.Context, c Caller, in ChargeInput, idem Idempotency) (billing.Payment, error) {
+	if id, ok := strings.CutPrefix(idem.RecoveryPoint, recoveryPaymentPrefix); ok {
+		// An earlier run with this key created the payment and then died:
+		// never charge again; find out what happened instead.
+		return s.resume(ctx, c, id)
+	}
+	if err := validateCharge(in); err != nil {
+		return billing.Payment{}, err
+	}
+	key, customer, err := s.chargeableKey(ctx, c, in)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	pgClient, err := s.gateways.For(account)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+
+	p := billing.Payment{
+		ID: billing.NewID(billing.PrefixPayment), MerchantID: c.MerchantID, Mode: c.Mode,
+		CustomerID: customer.ID, BillingKeyID: key.ID, ProviderAccountID: account.ID, Provider: account.Provider,
+		Amount: in.Amount, TaxFree: in.TaxFree, Currency: "KRW", OrderName: strings.TrimSpace(in.OrderName),
+		Status: billing.PaymentProcessing, Metadata: in.Metadata,
+	}
+	// Phase 1: the payment and its order id exist before the PG hears of it.
+	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if p, err = s.store.CreatePayment(ctx, tx, p); err != nil {
+			return err
+		}
+		if idem.Key.Key != "" {
+			return store.SetRecoveryPoint(ctx, tx, idem.Key, recoveryPaymentPrefix+p.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return p, err
+	}
+
+	// The PG call, outside any transaction.
+	pctx, cancel := s.pgContext(ctx)
+	pgPayment, chargeErr := pgClient.Charge(pctx, providers.ChargeRequest{
+		OrderID: p.ID, BillingKey: key.ProviderKey, Amount: p.Amount, TaxFree: p.TaxFree,
+		OrderName: p.OrderName, Buyer: buyer(customer), NoticeURL: account.WebhookURL(s.publicURL),
+	})
+	cancel()
+
+	// Phase 2: record the answer.
+	outcome := chargeOutcome(pgPayment, chargeErr)
+	p, err = s.settle(ctx, p.ID, outcome)
+	if err != nil {
+		// The PG answered but we could not record it: the payment stays
+		// processing and the stale sweep reconciles it. Nothing is lost.
+		return p, err
+	}
+	return p, chargeResult(p, chargeErr)
+}
+
+// chargeOutcome reads the adapter's answer. A rejection that carries a paid
+// payment (a repeated order id) is paid: the money moved on the first try.
+func chargeOutcome(pg providers.Payment, err error) billing.Outcome {
+	switch {
+	case err == nil:
+		return outcomeOf(pg)
+	case errors.Is(err, providers.ErrUnknown):
+		return billing.Outcome{Status: billing.PaymentUnknown}
+	}
+	pe, _ := providers.AsError(err)
+	if pe != nil && pe.Payment != nil && (pe.Payment.Status == providers.StatusPaid || pe.Payment.Status == providers.StatusCancelled) {
+		return outcomeOf(*pe.Payment)
+	}
+	o := billing.Outcome{Status: billing.PaymentFailed}
+	if pe != nil && pe.Payment != nil {
+		o = outcomeOf(*pe.Payment)
+		o.Status = billing.PaymentFailed
+	}
+	o.FailureCode, o.FailureMessage = failureOf(err)
+	return o
+}
+
+// chargeResult is the error that goes with the recorded payment: nil when
+// paid or unknown (the caller answers 201 or 202), the failure otherwise.
+func chargeResult(p billing.Payment, chargeErr error) error {
+	if p.Status != billing.PaymentFailed {
+		return nil
+	}
+	if chargeErr == nil {
+		chargeErr = &providers.Error{Kind: providers.ErrDeclined}
+	}
+	return providerError("charge", chargeErr, "payment", p)
+}
+
+// resume answers a retried request whose first run created payment id.
+func (s *Service) resume(ctx context.Context, c Caller, id string) (billing.Payment, error) {
+	p, err := s.store.GetPayment(ctx, c.MerchantID, c.Mode, id)
+	if err != nil {
+		return p, err
+	}
+	if p.Status.Unsettled() {
+		if p, err = s.Reconcile(ctx, p.ID); err != nil && !errors.Is(err, ErrStillUnknown) {
+			return p, err
+		}
+	}
+	if p.Status == billing.PaymentFailed {
+		msg := "charge failed"
+		if p.FailureMessage != nil {
+			msg = *p.FailureMessage
+		}
+		code := ""
+		if p.FailureCode != nil {
+			code = *p.FailureCode
+		}
+		return p, &billing.Error{Code: billing.EDeclined, Reason: "card_declined", Message: "charge: " + msg,
+			ProviderCode: code, ObjectType: "payment", Object: p}
+	}
+	return p, nil
+}
+
+// settle records an outcome with its event (and a reconcile job when the
+// outcome is unknown) in one transaction, and returns the payment as it now
+// stands.
+func (s *Service) settle(ctx context.Context, id string, o billing.Outcome) (billing.Payment, error) {
+	var p billing.Payment
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		updated, changed, err := s.store.SettlePayment(ctx, tx, id, o)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			// Someone else (a webhook, the reconciler) settled it first.
+			p, err = s.store.LockPayment(ctx, tx, id)
+			return err
+		}
+		p = updated
+		return s.afterSettle(ctx, tx, p)
+	})
+	return p, err
+}
+
+// afterSettle writes the event of a payment's new state and, while its
+// outcome is unknown, makes sure a reconcile job is queued.
+func (s *Service) afterSettle(ctx context.Context, tx pgx.Tx, p billing.Payment) error {
+	typ := map[billing.PaymentStatus]string{
+		billing.PaymentPaid: billing.EventPaymentPaid, billing.PaymentFailed: billing.EventPaymentFailed,
+		billing.PaymentUnknown: billing.EventPaymentUnknown,
+	}[p.Status]
+	if typ != "" {
+		if err := s.event(ctx, tx, p.MerchantID, p.Mode, typ, "payment", p.ID, p); err != nil {
+			return err
+		}
+	}
+	if p.Status == billing.PaymentUnknown {
+		return s.enqueueReconcile(ctx, tx, p.ID)
+	}
+	return nil
+}
+
+func (s *Service) enqueueReconcile(ctx context.Context, tx pgx.Tx, paymentID string) error {
+	if s.queue == nil {
+		return nil
+	}
+	opts := ReconcileArgs{}.InsertOpts()
+	opts.ScheduledAt = s.now().Add(ReconcileBackoff(1))
+	if _, err := s.queue.InsertTx(ctx, tx, ReconcileArgs{PaymentID: paymentID}, &opts); err != nil {
+		return fmt.Errorf("queue reconcile of %s: %w", paymentID, err)
+	}
+	return nil
+}
+
+// chargeableKey finds the key to charge: the one named, or the customer's
+// default; it must be active and, when both are named, the customer's.
+func (s *Service) chargeableKey(ctx context.Context, c Caller, in ChargeInput) (billing.BillingKey, billing.Customer, error) {
+	var (
+		key billing.BillingKey
+		err error
+	)
+	switch {
+	case in.BillingKeyID != "":
+		if !billing.ValidID(billing.PrefixBillingKey, in.BillingKeyID) {
+			return key, billing.Customer{}, billing.Invalid("billing_key_id", "no such billing key: %q", in.BillingKeyID)
+		}
+		key, err = s.store.GetBillingKey(ctx, c.MerchantID, c.Mode, in.BillingKeyID)
+		if billing.ErrorCode(err) == billing.ENotFound {
+			return key, billing.Customer{}, billing.Invalid("billing_key_id", "no such billing key: %q", in.BillingKeyID)
+		}
+		if err == nil && in.CustomerID != "" && key.CustomerID != in.CustomerID {
+			return key, billing.Customer{}, billing.Invalid("billing_key_id", "billing key %s belongs to another customer", key.ID)
+		}
+	case in.CustomerID != "":
+		if !billing.ValidID(billing.PrefixCustomer, in.CustomerID) {
+			return key, billing.Customer{}, billing.Invalid("customer_id", "no such customer: %q", in.CustomerID)
+		}
+		key, err = s.store.DefaultBillingKey(ctx, c.MerchantID, c.Mode, in.CustomerID)
+	default:
+		return key, billing.Customer{}, billing.Invalid("billing_key_id", "billing_key_id or customer_id is required")
+	}
+	if err != nil {
+		return key, billing.Customer{}, err
+	}
+	if key.Status != billing.KeyActive {
+		return key, billing.Customer{}, &billing.Error{Code: billing.EInvalid, Reason: "billing_key_not_active", Param: "billing_key_id",
+			Message: fmt.Sprintf("billing key %s is %s; only active keys can be charged", key.ID, key.Status)}
+	}
+	customer, err := s.store.GetCustomer(ctx, c.MerchantID, c.Mode, key.CustomerID)
+	if billing.ErrorCode(err) == billing.ENotFound {
+		return key, customer, billing.Invalid("customer_id", "the billing key's customer was deleted")
+	}
+	return key, customer, err
+}
+
+func validateCharge(in ChargeInput) error {
+	switch {
+	case in.Amount <= 0 || in.Amount > MaxAmount:
+		return billing.Invalid("amount", "amount must be a whole number of KRW from 1 to %d", MaxAmount)
+	case in.TaxFree < 0 || in.TaxFree > in.Amount:
+		return billing.Invalid("tax_free", "tax_free must be from 0 to amount")
+	case in.Currency != "" && in.Currency != "KRW":
+		return billing.Invalid("currency", "currency must be KRW")
+	}
+	name := strings.TrimSpace(in.OrderName)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return billing.Invalid("order_name", "order_name must be 1 to 100 characters")
+	}
+	if in.Metadata != nil {
+		return billing.ValidateMetadata(in.Metadata)
+	}
+	return nil
+}

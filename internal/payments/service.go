@@ -1,0 +1,83 @@
+package payments
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// Queue enqueues jobs inside a transaction, so a job exists exactly when
+// the change that needs it committed. *river.Client satisfies it.
+type Queue interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Options wires a Service.
+type Options struct {
+	Store    *store.Store
+	Gateways *gateways.Gateways
+	Queue    Queue
+	// PublicBaseURL makes the PG webhook URL (notice_url) of each account.
+	PublicBaseURL string
+	// Now is the clock every due-time decision uses; nil means time.Now.
+	Now    func() time.Time
+	Logger zerolog.Logger
+	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
+	PGTimeout time.Duration
+}
+
+// Service performs the money operations.
+type Service struct {
+	store     *store.Store
+	gateways  *gateways.Gateways
+	queue     Queue
+	publicURL string
+	now       func() time.Time
+	log       zerolog.Logger
+	pgTimeout time.Duration
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PGTimeout == 0 {
+		o.PGTimeout = 40 * time.Second
+	}
+	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
+		now: o.Now, log: o.Logger, pgTimeout: o.PGTimeout}
+}
+
+// Caller is who asks: a merchant in one mode, with a secret or a
+// publishable key.
+type Caller struct {
+	MerchantID string
+	Mode       billing.Mode
+	Secret     bool
+}
+
+// pgContext detaches a PG call from the client's request: a client that
+// hangs up must not cut a charge off half-way, which would only turn a
+// known outcome into an unknown one.
+func (s *Service) pgContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+}
+
+// withTx runs fn in one transaction.
+func (s *Service) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.store.WithTx(ctx, fn)
+}
+
+// event writes an event about obj in tx.
+func (s *Service) event(ctx context.Context, tx pgx.Tx, merchantID string, mode billing.Mode, typ, objectType, objectID string, obj any) error {
+	return s.store.InsertEvent(ctx, tx, billing.NewEvent(merchantID, mode, typ, objectType, objectID, obj))
+}
