@@ -51,6 +51,7 @@ type Server struct {
 
 	hookMu     sync.Mutex
 	hookClosed bool
+	hooksOff   bool // SetWebhooksEnabled(false): notifications are dropped
 	hooks      sync.WaitGroup
 }
 
@@ -202,6 +203,15 @@ func (s *Server) AddAccount(impKey, impSecret string) {
 		return
 	}
 	s.accounts[impKey] = newAccount(impKey, impSecret)
+}
+
+// SetWebhooksEnabled turns notifications off (a PG whose webhooks are
+// lost) or on again; tests use it to settle payments by reconciliation
+// alone.
+func (s *Server) SetWebhooksEnabled(on bool) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	s.hooksOff = !on
 }
 
 // SetCustomerNotFoundMode chooses how GET/DELETE of an unknown customer_uid

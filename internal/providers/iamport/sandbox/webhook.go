@@ -31,7 +31,7 @@ func (s *Server) notifyAsync(h webhook) {
 		return
 	}
 	s.hookMu.Lock()
-	if s.hookClosed {
+	if s.hookClosed || s.hooksOff {
 		s.hookMu.Unlock()
 		return
 	}
