@@ -132,7 +132,7 @@ func chargeResult(p billing.Payment, chargeErr error) error {
 		return nil
 	}
 	if chargeErr == nil {
-		chargeErr = &providers.Error{Kind: providers.ErrDeclined}
+		chargeErr = &providers.Error{Kind: providers.ErrDeclined, Provider: p.Provider, Op: "charge"}
 	}
 	return providerError("charge", chargeErr, "payment", p)
 }

@@ -158,7 +158,7 @@ func (s *Service) refundResult(ctx context.Context, c Caller, refundID string, c
 	}
 	if r.Status == billing.RefundFailed {
 		if cancelErr == nil {
-			cancelErr = &providers.Error{Kind: providers.ErrRejected}
+			cancelErr = &providers.Error{Kind: providers.ErrRejected, Provider: p.Provider, Op: "cancel"}
 		}
 		return r, p, providerError("refund", cancelErr, "refund", r)
 	}
