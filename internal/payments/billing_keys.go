@@ -102,6 +102,11 @@ func (s *Service) CreateBillingKey(ctx context.Context, c Caller, in CreateBilli
 		return s.issueOverREST(ctx, reg, key, account, customer, in)
 	}
 	key.Method = billing.IssueWindow
+	if v, _ := account.Settings["api_version"].(string); account.Provider == providers.Bootpay && v == "v1" {
+		// Bootpay v1 has no lookup of a window-issued key: billingd could
+		// not confirm it with the PG, only believe the browser.
+		return reg, billing.Invalid("card", "legacy (v1) Bootpay accounts cannot confirm window-issued keys with the PG; send card data (REST issuance) or use a v2 account")
+	}
 	reg.ClientParams, reg.ClientInit, err = windowParams(key, account, customer, in)
 	if err != nil {
 		return reg, err
