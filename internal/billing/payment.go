@@ -58,8 +58,14 @@ type Payment struct {
 	PaidAt            *time.Time     `json:"paid_at"`
 	FailedAt          *time.Time     `json:"failed_at"`
 	ScheduledAt       *time.Time     `json:"scheduled_at"`
-	CreatedAt         time.Time      `json:"created_at"`
-	UpdatedAt         time.Time      `json:"updated_at"`
+	SubscriptionID    *string        `json:"subscription_id"`
+	Period            *int           `json:"period"`
+	PeriodStart       *time.Time     `json:"period_start"`
+	// ProviderScheduleID is the PG's id for a scheduled payment (Bootpay
+	// reserve_id); Iamport schedules by order id and has none.
+	ProviderScheduleID *string   `json:"-"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // Refundable is what may still be returned.

@@ -13,14 +13,16 @@ import (
 
 const paymentColumns = `id, merchant_id, mode, customer_id, billing_key_id, provider_account_id, provider, amount, tax_free,
 	currency, order_name, status, refunded_amount, provider_payment_id, pg, card_name, card_number, receipt_url,
-	failure_code, failure_message, metadata, paid_at, failed_at, scheduled_at, created_at, updated_at`
+	failure_code, failure_message, metadata, paid_at, failed_at, scheduled_at, subscription_id, period, period_start,
+	provider_schedule_id, created_at, updated_at`
 
 func scanPayment(row pgx.Row) (billing.Payment, error) {
 	var p billing.Payment
 	err := row.Scan(&p.ID, &p.MerchantID, &p.Mode, &p.CustomerID, &p.BillingKeyID, &p.ProviderAccountID, &p.Provider,
 		&p.Amount, &p.TaxFree, &p.Currency, &p.OrderName, &p.Status, &p.RefundedAmount, &p.ProviderPaymentID, &p.PG,
 		&p.CardName, &p.CardNumber, &p.ReceiptURL, &p.FailureCode, &p.FailureMessage, &p.Metadata,
-		&p.PaidAt, &p.FailedAt, &p.ScheduledAt, &p.CreatedAt, &p.UpdatedAt)
+		&p.PaidAt, &p.FailedAt, &p.ScheduledAt, &p.SubscriptionID, &p.Period, &p.PeriodStart,
+		&p.ProviderScheduleID, &p.CreatedAt, &p.UpdatedAt)
 	return p, err
 }
 
@@ -33,16 +35,25 @@ func (s *Store) CreatePayment(ctx context.Context, tx pgx.Tx, p billing.Payment)
 	}
 	created, err := scanPayment(tx.QueryRow(ctx, `
 		INSERT INTO payments (id, merchant_id, mode, customer_id, billing_key_id, provider_account_id, provider,
-			amount, tax_free, currency, order_name, status, metadata, scheduled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			amount, tax_free, currency, order_name, status, metadata, scheduled_at, subscription_id, period, period_start)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING `+paymentColumns,
 		p.ID, p.MerchantID, p.Mode, p.CustomerID, p.BillingKeyID, p.ProviderAccountID, p.Provider,
-		p.Amount, p.TaxFree, p.Currency, p.OrderName, p.Status, metadata, p.ScheduledAt))
+		p.Amount, p.TaxFree, p.Currency, p.OrderName, p.Status, metadata, p.ScheduledAt,
+		p.SubscriptionID, p.Period, p.PeriodStart))
+	if constraint, ok := uniqueViolation(err); ok && constraint == "payments_one_per_period" {
+		return p, ErrPeriodTaken
+	}
 	if err != nil {
 		return p, fmt.Errorf("create payment: %w", err)
 	}
 	return created, nil
 }
+
+// ErrPeriodTaken means the subscription period already has a live payment:
+// the schema's guarantee that no period is billed twice.
+var ErrPeriodTaken = &billing.Error{Code: billing.EConflict, Reason: "period_already_billed",
+	Message: "this subscription period already has a payment"}
 
 // GetPayment reads a payment of a merchant and mode.
 func (s *Store) GetPayment(ctx context.Context, merchantID string, mode billing.Mode, id string) (billing.Payment, error) {
