@@ -22,6 +22,9 @@ CREATE TABLE subscriptions (
     status               text NOT NULL CHECK (status IN ('active', 'past_due', 'unpaid', 'canceled', 'paused')),
     -- the period most recently billed (or being billed); -1 before the first
     current_period       integer NOT NULL DEFAULT -1,
+    -- that period's bounds, kept beside it so due work can be found in SQL
+    current_period_start timestamptz,
+    current_period_end   timestamptz,
     cancel_at_period_end boolean NOT NULL DEFAULT false,
     retry_count          integer NOT NULL DEFAULT 0,
     next_retry_at        timestamptz,
@@ -33,6 +36,7 @@ CREATE TABLE subscriptions (
 );
 CREATE INDEX subscriptions_list ON subscriptions (merchant_id, mode, id DESC);
 CREATE INDEX subscriptions_retry ON subscriptions (next_retry_at) WHERE status = 'past_due';
+CREATE INDEX subscriptions_period_end ON subscriptions (current_period_end) WHERE cancel_at_period_end;
 
 ALTER TABLE payments
     ADD COLUMN subscription_id      text COLLATE "C" REFERENCES subscriptions (id),

@@ -59,6 +59,9 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if os.Getenv("BILLINGD_LOG_FORMAT") == "" {
 		cfg.LogFormat = "console"
 	}
+	if os.Getenv("BILLINGD_TEST_CLOCK") == "" {
+		cfg.TestClock = true // a newcomer wants to see renewals without waiting a month
+	}
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir %s: %w", *dataDir, err)
 	}

@@ -15,12 +15,18 @@ import (
 
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/api"
+	"github.com/billingd/billingd/internal/clock"
 	"github.com/billingd/billingd/internal/config"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/identity"
 	"github.com/billingd/billingd/internal/jobs"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
+	"github.com/billingd/billingd/internal/subscriptions"
+	"github.com/billingd/billingd/internal/testclock"
+	"github.com/billingd/billingd/internal/webhooks"
 )
 
 // serve runs the production server.
@@ -64,28 +70,43 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // mid-way.
 func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router)) error {
 	var sb *sandbox.Set
-	gwOpts := gateways.Options{}
+	m := metrics.New()
+	m.RegisterQueueDepth(jobs.QueueDepth(st))
+	guard := webhooks.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
+	gwOpts := gateways.Options{Metrics: m}
+	clk := clock.New()
 	if cfg.Sandbox {
-		sb = sandbox.New(sandbox.Options{})
+		// The sandbox PGs run on test mode's clock, which the test clock moves.
+		sb = sandbox.New(sandbox.Options{Now: clk.TestNow})
 		defer sb.Close()
 		// The adapters reach this process's own sandbox over loopback, so
 		// test mode works whatever the public URL is.
 		gwOpts.SandboxURL, gwOpts.Sandbox = loopbackURL(ln)+"/sandbox", sb
 	}
 	gw := gateways.New(gwOpts)
-	deps := &jobs.Deps{Store: st}
-	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Workers: cfg.JobWorkers, Logger: log})
+	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
+		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
+	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m})
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Logger: log})
-	deps.Payments = pay
+	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Clock: clk, Logger: log})
+	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: log})
+	deps.Payments, deps.Subscriptions = pay, subs
+	var advancer *testclock.Advancer
+	if cfg.TestClock && sb != nil {
+		advancer = testclock.New(clk, sb, pay, subs)
+	}
 
 	handler := api.New(api.Options{
 		Store:          st,
 		Admin:          admin.New(st, cfg.PublicBaseURL),
 		Gateways:       gw,
 		Payments:       pay,
+		Subscriptions:  subs,
+		TestClock:      advancer,
+		Identity:       identity.New(identity.Options{Store: st, Gateways: gw, Now: time.Now}),
 		Sandbox:        sb,
 		Logger:         log,
 		AdminToken:     cfg.AdminToken,
@@ -93,6 +114,8 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		RateLimit:      cfg.RateLimit,
 		TrustedProxies: cfg.TrustedProxies,
 		Mount:          mount,
+		Metrics:        m,
+		WebhookGuard:   guard,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -79,3 +79,21 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (billing.APIKey, 
 	}
 	return s.store.RevokeAPIKey(ctx, id)
 }
+
+// UpdateMerchantSettings replaces a merchant's settings (its dunning
+// policy: {"dunning": {"retry_after": ["24h", …], "on_exhausted": …}}).
+func (s *Service) UpdateMerchantSettings(ctx context.Context, id string, settings map[string]any) (billing.Merchant, error) {
+	if !billing.ValidID(billing.PrefixMerchant, id) {
+		return billing.Merchant{}, billing.NotFound("merchant", id)
+	}
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	if err := billing.ValidateMerchantSettings(settings); err != nil {
+		return billing.Merchant{}, err
+	}
+	if err := s.store.SetMerchantSettings(ctx, id, settings); err != nil {
+		return billing.Merchant{}, err
+	}
+	return s.store.GetMerchant(ctx, id)
+}

@@ -11,14 +11,18 @@ import (
 )
 
 type merchantJSON struct {
-	ID        string `json:"id"`
-	Object    string `json:"object"`
-	Name      string `json:"name"`
-	CreatedAt string `json:"created_at"`
+	ID        string         `json:"id"`
+	Object    string         `json:"object"`
+	Name      string         `json:"name"`
+	Settings  map[string]any `json:"settings"`
+	CreatedAt string         `json:"created_at"`
 }
 
 func toMerchantJSON(m billing.Merchant) merchantJSON {
-	return merchantJSON{ID: m.ID, Object: "merchant", Name: m.Name, CreatedAt: timestamp(m.CreatedAt)}
+	if m.Settings == nil {
+		m.Settings = map[string]any{}
+	}
+	return merchantJSON{ID: m.ID, Object: "merchant", Name: m.Name, Settings: m.Settings, CreatedAt: timestamp(m.CreatedAt)}
 }
 
 type apiKeyJSON struct {
@@ -207,4 +211,21 @@ type deletedJSON struct {
 	ID      string `json:"id"`
 	Object  string `json:"object"`
 	Deleted bool   `json:"deleted"`
+}
+
+// updateMerchant changes a merchant's settings (the dunning policy).
+func (s *Server) updateMerchant(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Settings map[string]any `json:"settings"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		renderError(w, r, err)
+		return
+	}
+	m, err := s.admin.UpdateMerchantSettings(r.Context(), chi.URLParam(r, "id"), in.Settings)
+	if err != nil {
+		renderError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMerchantJSON(m))
 }

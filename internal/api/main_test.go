@@ -18,12 +18,18 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/clock"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/identity"
 	"github.com/billingd/billingd/internal/jobs"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
+	"github.com/billingd/billingd/internal/subscriptions"
+	"github.com/billingd/billingd/internal/testclock"
+	"github.com/billingd/billingd/internal/webhooks"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -33,14 +39,16 @@ const testAdminToken = "test-admin-token-0123456789abcdefghij"
 // testBundle is a running billingd API on a fresh database, with a client
 // whose every request and response is checked against openapi.yaml.
 type testBundle struct {
-	url      string
-	store    *store.Store
-	client   *http.Client
-	logs     *syncBuffer
-	sandbox  *sandbox.Set
-	payments *payments.Service
-	gateways *gateways.Gateways
-	queue    *river.Client[pgx.Tx]
+	url           string
+	store         *store.Store
+	client        *http.Client
+	logs          *syncBuffer
+	sandbox       *sandbox.Set
+	payments      *payments.Service
+	gateways      *gateways.Gateways
+	subscriptions *subscriptions.Service
+	queue         *river.Client[pgx.Tx]
+	metrics       *metrics.Metrics
 }
 
 type bundleOpts struct {
@@ -48,6 +56,9 @@ type bundleOpts struct {
 	rateLimit    int
 	mount        func(chi.Router)
 	noJobs       bool // do not run River workers (a test drives jobs itself)
+	// webhookClient sends webhook deliveries (nil: webhooks.NewClient
+	// with the guard lifted, so httptest receivers on loopback work).
+	webhookClient *http.Client
 }
 
 func setup(t *testing.T) *testBundle { return setupWith(t, bundleOpts{}) }
@@ -64,16 +75,20 @@ func setupWith(t *testing.T, o bundleOpts) *testBundle {
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
-	sb := sandbox.New(sandbox.Options{})
+	clk := clock.New() // each bundle has its own test clock and sandbox
+	sb := sandbox.New(sandbox.Options{Now: clk.TestNow})
 	t.Cleanup(sb.Close)
-	gw := gateways.New(gateways.Options{SandboxURL: srv.URL + "/sandbox", Sandbox: sb})
-	deps := &jobs.Deps{Store: st}
-	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Logger: zerolog.New(logs)})
+	m := metrics.New()
+	gw := gateways.New(gateways.Options{SandboxURL: srv.URL + "/sandbox", Sandbox: sb, Metrics: m})
+	deps := &jobs.Deps{Store: st, Webhooks: testDeliverer(st, m, o, zerolog.New(logs))}
+	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Logger: zerolog.New(logs), Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Logger: zerolog.New(logs)})
-	deps.Payments = pay
+	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Clock: clk, Logger: zerolog.New(logs)})
+	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: zerolog.New(logs)})
+	deps.Payments, deps.Subscriptions = pay, subs
 	if !o.noJobs {
 		if err := queue.Start(context.Background()); err != nil {
 			t.Fatal(err)
@@ -85,18 +100,23 @@ func setupWith(t *testing.T, o bundleOpts) *testBundle {
 		})
 	}
 	handler = New(Options{
-		Store:        st,
-		Admin:        admin.New(st, srv.URL),
-		Gateways:     gw,
-		Payments:     pay,
-		Sandbox:      sb,
-		Logger:       zerolog.New(logs).Level(zerolog.DebugLevel),
-		AdminToken:   testAdminToken,
-		MaxBodyBytes: o.maxBodyBytes,
-		RateLimit:    o.rateLimit,
-		Mount:        o.mount,
+		Store:         st,
+		Admin:         admin.New(st, srv.URL),
+		Gateways:      gw,
+		Payments:      pay,
+		Subscriptions: subs,
+		TestClock:     testclock.New(clk, sb, pay, subs),
+		Identity:      identity.New(identity.Options{Store: st, Gateways: gw, Now: time.Now}),
+		Sandbox:       sb,
+		Logger:        zerolog.New(logs).Level(zerolog.DebugLevel),
+		AdminToken:    testAdminToken,
+		MaxBodyBytes:  o.maxBodyBytes,
+		RateLimit:     o.rateLimit,
+		Mount:         o.mount,
+		Metrics:       m,
+		WebhookGuard:  webhooks.Guard{AllowPrivate: true},
 	})
-	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, gateways: gw, queue: queue,
+	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, subscriptions: subs, gateways: gw, queue: queue, metrics: m,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}
 }
 

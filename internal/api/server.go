@@ -12,43 +12,68 @@ import (
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/identity"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
+	"github.com/billingd/billingd/internal/subscriptions"
+	"github.com/billingd/billingd/internal/testclock"
+	"github.com/billingd/billingd/internal/webhooks"
 )
 
 // Options configures the HTTP surface.
 type Options struct {
-	Store        *store.Store
-	Admin        *admin.Service
-	Gateways     *gateways.Gateways // PG clients per provider account
-	Payments     *payments.Service
-	Sandbox      *sandbox.Set // served under /sandbox when set (dev and test mode)
-	Logger       zerolog.Logger
-	AdminToken   string // empty: the admin API refuses every request
-	MaxBodyBytes int64
-	RateLimit    int // requests per second per API key; 0: unlimited
+	Store    *store.Store
+	Admin    *admin.Service
+	Gateways *gateways.Gateways // PG clients per provider account
+	Payments *payments.Service
+	// Subscriptions runs recurring billing; TestClock (nil: disabled)
+	// advances test mode's time.
+	Subscriptions *subscriptions.Service
+	TestClock     *testclock.Advancer
+	Identity      *identity.Service
+	Sandbox       *sandbox.Set // served under /sandbox when set (dev and test mode)
+	Logger        zerolog.Logger
+	AdminToken    string // empty: the admin API refuses every request
+	MaxBodyBytes  int64
+	RateLimit     int // requests per second per API key; 0: unlimited
 	// TrustedProxies lists the proxies (CIDR ranges) whose X-Forwarded-For
 	// is believed; empty: the connection's address is the client's.
 	TrustedProxies []string
 	// Mount adds routes outside the API (the sandbox PGs in dev and test).
 	Mount func(chi.Router)
+	// Metrics records request latencies and serves /metrics; may be nil.
+	Metrics *metrics.Metrics
+	// WebhookGuard checks merchants' webhook endpoint URLs.
+	WebhookGuard webhooks.Guard
 }
 
 // Server is billingd's HTTP handler.
 type Server struct {
-	store      *store.Store
-	admin      *admin.Service
-	gateways   *gateways.Gateways
-	payments   *payments.Service
-	adminToken string
-	handler    http.Handler
+	store         *store.Store
+	admin         *admin.Service
+	gateways      *gateways.Gateways
+	payments      *payments.Service
+	subscriptions *subscriptions.Service
+	testClock     *testclock.Advancer
+	identity      *identity.Service
+	adminToken    string
+	handler       http.Handler
+
+	webhookGuard   webhooks.Guard
+	metricsHandler http.Handler
 }
 
 // New builds the router.
 func New(o Options) *Server {
-	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, payments: o.Payments, adminToken: o.AdminToken}
+	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, payments: o.Payments, subscriptions: o.Subscriptions, testClock: o.TestClock, identity: o.Identity, adminToken: o.AdminToken}
+	s.webhookGuard, s.metricsHandler = o.WebhookGuard, o.Metrics.Handler()
 	r := chi.NewRouter()
+	// Outermost: Server-Timing must wrap every writer below it (the
+	// idempotency recorder's included), and the route pattern is read
+	// after routing.
+	r.Use(metrics.ServerTiming, o.Metrics.Middleware)
 	r.Use(withRequestID(o.Logger), accessLog, recoverPanics, limitBody(o.MaxBodyBytes), clientIPMiddleware(o.TrustedProxies))
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
@@ -56,6 +81,7 @@ func New(o Options) *Server {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/openapi.yaml", serveOpenAPI)
+	r.Get("/metrics", s.serveMetrics)
 	r.Mount("/docs", docsHandler())
 
 	r.Route("/v1", func(r chi.Router) {
@@ -73,12 +99,30 @@ func New(o Options) *Server {
 			r.Post("/billing_keys/{id}/default", s.setDefaultBillingKey)
 			r.Get("/payments", s.listPayments)
 			r.Get("/payments/{id}", s.getPayment)
+			r.Get("/events", s.listEvents)
+			r.Get("/events/{id}", s.getEvent)
+			r.Get("/events/{id}/deliveries", s.listEventDeliveries)
+			r.Post("/events/{id}/resend", s.resendEvent)
+			r.Get("/webhook_endpoints", s.listWebhookEndpoints)
+			r.Get("/webhook_endpoints/{id}", s.getWebhookEndpoint)
+			r.Patch("/webhook_endpoints/{id}", s.updateWebhookEndpoint)
+			r.Delete("/webhook_endpoints/{id}", s.deleteWebhookEndpoint)
+			r.Post("/payments/{id}/unschedule", s.unschedulePayment)
+			r.Get("/subscriptions", s.listSubscriptions)
+			r.Get("/subscriptions/{id}", s.getSubscription)
+			r.Patch("/subscriptions/{id}", s.updateSubscription)
+			r.Post("/subscriptions/{id}/cancel", s.cancelSubscription)
+			r.Post("/subscriptions/{id}/pause", s.pauseSubscription)
+			r.Post("/subscriptions/{id}/resume", s.resumeSubscription)
+			r.Get("/test_clock", s.getTestClock)
+			r.Post("/test_clock/advance", s.advanceTestClock)
 		})
 		// Money moves: an Idempotency-Key is required.
 		r.Group(func(r chi.Router) {
 			r.Use(secretOnly, s.idempotent(true))
 			r.Post("/payments", s.createPayment)
 			r.Post("/payments/{id}/cancel", s.refundPayment)
+			r.Post("/subscriptions", s.createSubscription)
 		})
 		// Client-side: publishable keys too (with the registration's
 		// client_secret), and browsers may call them (CORS).
@@ -93,6 +137,9 @@ func New(o Options) *Server {
 		// responses carry a bearer token or identity, which must not sit in
 		// clear in idempotency_keys. Both are idempotent by themselves.
 		r.With(secretOnly).Post("/customers/{id}/bootpay_user_token", s.createBootpayUserToken)
+		// Nor do these two: their responses carry a webhook signing secret.
+		r.With(secretOnly).Post("/webhook_endpoints", s.createWebhookEndpoint)
+		r.With(secretOnly).Post("/webhook_endpoints/{id}/rotate_secret", s.rotateWebhookSecret)
 		// Certifications: publishable keys too (they see the status only),
 		// and browsers may call them (CORS).
 		r.Group(func(r chi.Router) {
@@ -112,6 +159,7 @@ func New(o Options) *Server {
 		r.Use(s.adminOnly)
 		r.Post("/merchants", s.createMerchant)
 		r.Get("/merchants/{id}", s.getMerchant)
+		r.Patch("/merchants/{id}", s.updateMerchant)
 		r.Post("/merchants/{id}/keys", s.createAPIKey)
 		r.Get("/merchants/{id}/keys", s.listAPIKeys)
 		r.Delete("/keys/{id}", s.revokeAPIKey)

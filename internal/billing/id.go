@@ -18,6 +18,7 @@ const (
 	PrefixRefund          = "re_"
 	PrefixEvent           = "evt_"
 	PrefixNotification    = "ntf_"
+	PrefixSubscription    = "sub_"
 )
 
 // idEncoding is Crockford's base32 alphabet in lower case. Its characters are

@@ -30,6 +30,7 @@ func ParseMode(param, s string) (Mode, error) {
 type Merchant struct {
 	ID        string
 	Name      string
+	Settings  map[string]any // e.g. the dunning policy; see ValidateMerchantSettings
 	CreatedAt time.Time
 }
 

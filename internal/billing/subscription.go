@@ -62,10 +62,10 @@ type Subscription struct {
 	Metadata           map[string]any `json:"metadata"`
 	CanceledAt         *time.Time     `json:"canceled_at"`
 	PausedAt           *time.Time     `json:"paused_at"`
-	CreatedAt          time.Time      `json:"created_at"`
-	UpdatedAt          time.Time      `json:"updated_at"`
 	CurrentPeriodStart *time.Time     `json:"current_period_start"`
 	CurrentPeriodEnd   *time.Time     `json:"current_period_end"`
+	CreatedAt          time.Time      `json:"created_at"`
+	UpdatedAt          time.Time      `json:"updated_at"`
 }
 
 // PeriodStart is when period n begins. Periods count from the anchor in the
@@ -114,13 +114,59 @@ func (s Subscription) PeriodAt(t time.Time) int {
 	return n
 }
 
-// WithPeriod fills the current period's bounds for display.
-func (s Subscription) WithPeriod() Subscription {
-	if s.CurrentPeriod >= 0 {
-		start, end := s.PeriodStart(s.CurrentPeriod), s.PeriodStart(s.CurrentPeriod+1)
-		s.CurrentPeriodStart, s.CurrentPeriodEnd = &start, &end
-	}
+// EnterPeriod makes period n the current one.
+func (s Subscription) EnterPeriod(n int) Subscription {
+	start, end := s.PeriodStart(n), s.PeriodStart(n+1)
+	s.CurrentPeriod, s.CurrentPeriodStart, s.CurrentPeriodEnd = n, &start, &end
 	return s
+}
+
+// PeriodPaid is the subscription after period n's payment was paid, and
+// the event that records it ("" when nothing changed). A retry that pays
+// the current period makes a past-due (or unpaid) subscription active
+// again; the period calendar never moves.
+func (s Subscription) PeriodPaid(n int) (Subscription, string) {
+	if n != s.CurrentPeriod {
+		return s, "" // an old period settling late changes nothing
+	}
+	switch s.Status {
+	case SubscriptionActive:
+		if n == 0 {
+			return s, "" // subscription.created already said it
+		}
+		return s, EventSubscriptionRenewed
+	case SubscriptionPastDue, SubscriptionUnpaid:
+		s.Status, s.RetryCount, s.NextRetryAt = SubscriptionActive, 0, nil
+		return s, EventSubscriptionRenewed
+	}
+	return s, "" // paused or canceled: the money is recorded on the payment
+}
+
+// PeriodFailed is the subscription after an attempt at period n failed at
+// at, under the merchant's dunning policy; hard declines (a lost card, a
+// closed account) get no retries. It returns the event to write ("" when
+// nothing changed).
+func (s Subscription) PeriodFailed(n int, at time.Time, d Dunning, hard bool) (Subscription, string) {
+	if n != s.CurrentPeriod || !s.Status.Live() {
+		return s, ""
+	}
+	wasActive := s.Status == SubscriptionActive
+	s.RetryCount++
+	if !hard && s.RetryCount <= len(d.RetryAfter) {
+		next := at.Add(d.RetryAfter[s.RetryCount-1])
+		s.Status, s.NextRetryAt = SubscriptionPastDue, &next
+		if wasActive {
+			return s, EventSubscriptionPastDue
+		}
+		return s, EventSubscriptionUpdated
+	}
+	s.NextRetryAt = nil
+	s.Status = d.OnExhausted
+	if s.Status == SubscriptionCanceled {
+		s.CanceledAt = &at
+		return s, EventSubscriptionCanceled
+	}
+	return s, EventSubscriptionUnpaid
 }
 
 // SubscriptionInput creates a subscription.
@@ -278,3 +324,19 @@ const (
 
 // String names a subscription for logs.
 func (s Subscription) String() string { return fmt.Sprintf("Subscription{%s %s}", s.ID, s.Status) }
+
+// hardDeclineMarks are PG decline texts that mean retrying is pointless:
+// the card is lost, stolen, closed or suspended. PGs pass the issuer's
+// Korean text through; a plain decline (잔액부족, limit exceeded) is soft.
+var hardDeclineMarks = []string{"분실", "도난", "해지", "정지", "폐기", "lost", "stolen", "closed"}
+
+// IsHardDecline reports whether a decline should not be retried.
+func IsHardDecline(code, message string) bool {
+	text := strings.ToLower(code + " " + message)
+	for _, mark := range hardDeclineMarks {
+		if strings.Contains(text, mark) {
+			return true
+		}
+	}
+	return false
+}

@@ -48,6 +48,10 @@ type Config struct {
 	// Sandbox serves the built-in sandbox PGs under /sandbox, the default
 	// for test-mode accounts without a base_url.
 	Sandbox bool `split_words:"true" default:"true"`
+	// TestClock lets test-mode keys move test mode's time (the sandbox
+	// PGs' clock and billingd's due times). It is shared by every test-mode
+	// merchant of this billingd, so it is off unless asked for; dev turns it on.
+	TestClock bool `split_words:"true" default:"false"`
 	// JobWorkers is how many background jobs one replica runs at once.
 	JobWorkers int `split_words:"true" default:"10"`
 	// TrustedProxies lists CIDR ranges of proxies whose X-Forwarded-For
@@ -55,7 +59,17 @@ type Config struct {
 	TrustedProxies []string `split_words:"true"`
 	// DBMaxConns sizes the pgx pool.
 	DBMaxConns int32 `split_words:"true" default:"20"`
+	// EventRetention is how long events, with their webhook deliveries
+	// and attempts, are kept: at least 30 days, the API's promise.
+	EventRetention time.Duration `split_words:"true" default:"720h"`
+	// WebhookAllowPrivate lets webhook deliveries reach private, loopback
+	// and link-local addresses: for development and tests only.
+	WebhookAllowPrivate bool `split_words:"true" default:"false"`
 }
+
+// MinEventRetention is the shortest event retention allowed: the events
+// API promises 30 days.
+const MinEventRetention = 30 * 24 * time.Hour
 
 // Prefix is the environment prefix of every setting.
 const Prefix = "BILLINGD"
@@ -92,6 +106,9 @@ func (c Config) check() error {
 	}
 	if c.RateLimit < 0 {
 		return fmt.Errorf("BILLINGD_RATE_LIMIT must be 0 (off) or a positive number of requests per second (got %d)", c.RateLimit)
+	}
+	if c.EventRetention < MinEventRetention {
+		return fmt.Errorf("BILLINGD_EVENT_RETENTION must be at least 720h (30 days, what the events API promises; got %s)", c.EventRetention)
 	}
 	if c.JobWorkers < 1 {
 		return fmt.Errorf("BILLINGD_JOB_WORKERS must be at least 1 (got %d)", c.JobWorkers)

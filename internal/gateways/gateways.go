@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/providers"
 	"github.com/billingd/billingd/internal/providers/bootpay"
 	"github.com/billingd/billingd/internal/providers/iamport"
@@ -26,9 +27,12 @@ type Options struct {
 	// (…/sandbox, with iamport/ and bootpay/ beneath). Test-mode accounts
 	// without a base URL use it; empty means test mode has no default.
 	SandboxURL string
-	// HTTPClient sends every PG request; nil lets each adapter use its own
-	// default (connect and total timeouts, a keep-alive pool).
+	// HTTPClient sends every PG request; nil means the adapters' defaults
+	// (connect and total timeouts, a keep-alive pool). Either way its
+	// transport is timed for Server-Timing (observed.go).
 	HTTPClient *http.Client
+	// Metrics records PG call latencies and token refreshes; may be nil.
+	Metrics *metrics.Metrics
 	// Now is the clock adapters measure token lifetimes with.
 	Now func() time.Time
 	// Sandbox, when set, learns the credentials of every test-mode account
@@ -52,6 +56,7 @@ type cached struct {
 
 // New returns an empty cache.
 func New(opts Options) *Gateways {
+	opts.HTTPClient = pgHTTPClient(opts.HTTPClient)
 	return &Gateways{opts: opts, cache: map[string]cached{}}
 }
 
@@ -66,6 +71,7 @@ func (g *Gateways) For(a billing.ProviderAccount) (providers.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	client = observe(client, g.opts.Metrics)
 	g.cache[a.ID] = cached{version: a.UpdatedAt, client: client}
 	return client, nil
 }
@@ -76,7 +82,7 @@ func (g *Gateways) Iamport(a billing.ProviderAccount) (*iamport.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, ok := p.(*iamport.Client)
+	c, ok := unwrap(p).(*iamport.Client)
 	if !ok {
 		return nil, fmt.Errorf("gateways: account %s is %s, not iamport", a.ID, a.Provider)
 	}
@@ -89,7 +95,7 @@ func (g *Gateways) Bootpay(a billing.ProviderAccount) (*bootpay.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, ok := p.(*bootpay.Client)
+	c, ok := unwrap(p).(*bootpay.Client)
 	if !ok {
 		return nil, fmt.Errorf("gateways: account %s is %s, not bootpay", a.ID, a.Provider)
 	}

@@ -19,8 +19,11 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/rs/zerolog"
 
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/store"
+	"github.com/billingd/billingd/internal/subscriptions"
+	"github.com/billingd/billingd/internal/webhooks"
 )
 
 // Deps is what the workers call. Payments is set after the client exists,
@@ -28,13 +31,20 @@ import (
 type Deps struct {
 	Store    *store.Store
 	Payments *payments.Service
-	Now      func() time.Time
+	// Subscriptions runs renewals and due subscription work.
+	Subscriptions *subscriptions.Service
+	Now           func() time.Time
+	// Webhooks delivers merchant webhooks; EventRetention is how long
+	// events are kept (0: DefaultEventRetention).
+	Webhooks       *webhooks.Deliverer
+	EventRetention time.Duration
 }
 
 // Options configures the client.
 type Options struct {
 	Workers int // concurrent jobs per replica
 	Logger  zerolog.Logger
+	Metrics *metrics.Metrics // counts worked jobs; may be nil
 }
 
 // NewClient builds a River client with every worker and periodic job.
@@ -51,19 +61,25 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &sweepWorker{deps: deps})
 	river.AddWorker(workers, &expireWorker{deps: deps})
 	river.AddWorker(workers, &pruneWorker{deps: deps})
+	river.AddWorker(workers, &renewWorker{deps: deps})
+	river.AddWorker(workers, &tickWorker{deps: deps})
+	webhookJobs := addWebhookJobs(workers, deps)
 
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
 		Workers: workers,
 		Logger:  slog.New(zerolog.NewSlogHandler(o.Logger)),
-		PeriodicJobs: []*river.PeriodicJob{
+		Hooks:   observeHooks(o.Metrics),
+		PeriodicJobs: append([]*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
+				func() (river.JobArgs, *river.InsertOpts) { return SubscriptionTickArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PruneIdempotencyArgs{}, nil }, nil),
-		},
+		}, webhookJobs...),
 	})
 }
 

@@ -93,7 +93,7 @@ func (s *Service) CreateBillingKey(ctx context.Context, c Caller, in CreateBilli
 		ID: billing.NewID(billing.PrefixBillingKey), MerchantID: c.MerchantID, Mode: c.Mode,
 		CustomerID: customer.ID, ProviderAccountID: account.ID, Provider: account.Provider,
 		PG: pg, Status: billing.KeyPending, Alias: billing.NewBillingKeyAlias(),
-		ExpiresAt: s.now().Add(billing.PendingKeyTTL),
+		ExpiresAt: s.clock.Now(c.Mode).Add(billing.PendingKeyTTL),
 	}
 	reg.ClientSecret, key.ClientSecretHash = billing.NewClientSecret(key.ID)
 
@@ -233,7 +233,7 @@ func (s *Service) ConfirmBillingKey(ctx context.Context, c Caller, id string, in
 		return key, &billing.Error{Code: billing.EConflict, Reason: "billing_key_" + string(key.Status),
 			Message: fmt.Sprintf("billing key %s is %s; start a new registration", id, key.Status)}
 	}
-	if s.now().After(key.ExpiresAt) {
+	if s.clock.Now(key.Mode).After(key.ExpiresAt) {
 		if err := s.expire(ctx, key); err != nil {
 			return key, err
 		}
@@ -298,9 +298,13 @@ func (s *Service) expire(ctx context.Context, key billing.BillingKey) error {
 func (s *Service) ExpireRegistrations(ctx context.Context) (int, error) {
 	var n int
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		keys, err := s.store.ExpirePendingBillingKeys(ctx, tx, s.now(), 500)
-		if err != nil {
-			return err
+		var keys []billing.BillingKey
+		for _, mode := range []billing.Mode{billing.ModeTest, billing.ModeLive} {
+			expired, err := s.store.ExpirePendingBillingKeys(ctx, tx, mode, s.clock.Now(mode), 500)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, expired...)
 		}
 		n = len(keys)
 		for _, k := range keys {
@@ -322,6 +326,11 @@ func (s *Service) DeleteBillingKey(ctx context.Context, c Caller, id string) (bi
 	}
 	if key.Status == billing.KeyDeleted {
 		return key, nil
+	}
+	// Scheduled charges of the key go first: the PG would run them against
+	// a key the merchant deleted.
+	if err := s.unscheduleKey(ctx, key.ID); err != nil {
+		return key, err
 	}
 	if key.Status == billing.KeyActive || key.Status == billing.KeyPending {
 		account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,8 @@ type ChargeInput struct {
 	Currency     string         `json:"currency"`
 	OrderName    string         `json:"order_name"`
 	Metadata     map[string]any `json:"metadata"`
+	// ScheduledAt, when set, has the PG run the charge then instead of now.
+	ScheduledAt *time.Time `json:"scheduled_at"`
 }
 
 // Idempotency carries the request's idempotency record, so a retry after a
@@ -37,10 +40,11 @@ type Idempotency struct {
 
 const recoveryPaymentPrefix = "payment:"
 
-// Charge charges a billing key. The payment is stored (processing) before
-// the PG is called; the PG's answer is recorded after. The returned
-// payment's status says what happened: paid, failed (with an error), or
-// unknown (a job will find out).
+// Charge charges a billing key now or, with ScheduledAt, registers the
+// charge at the PG for later. The payment is stored before the PG is
+// called; the PG's answer is recorded after. The returned payment's status
+// says what happened: paid, failed (with an error), unknown (a job will
+// find out) or scheduled.
 func (s *Service) Charge(ctx context.Context, c Caller, in ChargeInput, idem Idempotency) (billing.Payment, error) {
 	if id, ok := strings.CutPrefix(idem.RecoveryPoint, recoveryPaymentPrefix); ok {
 		// An earlier run with this key created the payment and then died:
@@ -54,23 +58,91 @@ func (s *Service) Charge(ctx context.Context, c Caller, in ChargeInput, idem Ide
 	if err != nil {
 		return billing.Payment{}, err
 	}
+	p, err := s.plan(ctx, c, key, customer)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	p.Payment.Amount, p.Payment.TaxFree, p.Payment.Metadata = in.Amount, in.TaxFree, in.Metadata
+	p.Payment.OrderName = strings.TrimSpace(in.OrderName)
+	if in.ScheduledAt != nil {
+		if !in.ScheduledAt.After(s.clock.Now(c.Mode).Add(MinScheduleLead)) {
+			return billing.Payment{}, billing.Invalid("scheduled_at", "scheduled_at must be at least %s in the future", MinScheduleLead)
+		}
+		return s.scheduleAt(ctx, p, *in.ScheduledAt, idem)
+	}
+	return s.chargeNow(ctx, p, idem)
+}
+
+// planned is a payment about to be made, with what making it needs.
+type planned struct {
+	Payment  billing.Payment
+	key      billing.BillingKey
+	customer billing.Customer
+	account  billing.ProviderAccount
+	// inTx, when set, runs in the transaction that creates the payment.
+	inTx func(context.Context, pgx.Tx) error
+}
+
+// plan prepares a payment of key: its id (the PG order id) and its account.
+func (s *Service) plan(ctx context.Context, c Caller, key billing.BillingKey, customer billing.Customer) (planned, error) {
 	account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)
 	if err != nil {
-		return billing.Payment{}, err
+		return planned{}, err
 	}
-	pgClient, err := s.gateways.For(account)
+	return planned{
+		Payment: billing.Payment{
+			ID: billing.NewID(billing.PrefixPayment), MerchantID: c.MerchantID, Mode: c.Mode,
+			CustomerID: customer.ID, BillingKeyID: key.ID, ProviderAccountID: account.ID, Provider: account.Provider,
+			Currency: "KRW", Status: billing.PaymentProcessing,
+		},
+		key: key, customer: customer, account: account,
+	}, nil
+}
+
+// chargeNow makes a planned payment: stored first (processing), then the
+// PG call outside any transaction, then the answer recorded.
+func (s *Service) chargeNow(ctx context.Context, pl planned, idem Idempotency) (billing.Payment, error) {
+	pgClient, err := s.gateways.For(pl.account)
 	if err != nil {
 		return billing.Payment{}, err
 	}
-
-	p := billing.Payment{
-		ID: billing.NewID(billing.PrefixPayment), MerchantID: c.MerchantID, Mode: c.Mode,
-		CustomerID: customer.ID, BillingKeyID: key.ID, ProviderAccountID: account.ID, Provider: account.Provider,
-		Amount: in.Amount, TaxFree: in.TaxFree, Currency: "KRW", OrderName: strings.TrimSpace(in.OrderName),
-		Status: billing.PaymentProcessing, Metadata: in.Metadata,
-	}
+	p := pl.Payment
+	p.Status = billing.PaymentProcessing
 	// Phase 1: the payment and its order id exist before the PG hears of it.
-	err = s.withTx(ctx, func(tx pgx.Tx) error {
+	if p, err = s.createPayment(ctx, pl, p, idem); err != nil {
+		return p, err
+	}
+
+	pctx, cancel := s.pgContext(ctx)
+	pgPayment, chargeErr := pgClient.Charge(pctx, providers.ChargeRequest{
+		OrderID: p.ID, BillingKey: pl.key.ProviderKey, Amount: p.Amount, TaxFree: p.TaxFree,
+		OrderName: p.OrderName, Buyer: buyer(pl.customer), NoticeURL: pl.account.WebhookURL(s.publicURL),
+	})
+	cancel()
+
+	// Phase 2: record the answer.
+	outcome := chargeOutcome(pgPayment, chargeErr)
+	if outcome.At.IsZero() {
+		outcome.At = s.clock.Now(p.Mode)
+	}
+	p, err = s.settle(ctx, p.ID, outcome)
+	if err != nil {
+		// The PG answered but we could not record it: the payment stays
+		// processing and the stale sweep reconciles it. Nothing is lost.
+		return p, err
+	}
+	return p, chargeResult(p, chargeErr)
+}
+
+// createPayment stores a planned payment, with the request's recovery
+// point and the plan's own step, in one transaction.
+func (s *Service) createPayment(ctx context.Context, pl planned, p billing.Payment, idem Idempotency) (billing.Payment, error) {
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if pl.inTx != nil {
+			if err := pl.inTx(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		if p, err = s.store.CreatePayment(ctx, tx, p); err != nil {
 			return err
@@ -80,27 +152,7 @@ func (s *Service) Charge(ctx context.Context, c Caller, in ChargeInput, idem Ide
 		}
 		return nil
 	})
-	if err != nil {
-		return p, err
-	}
-
-	// The PG call, outside any transaction.
-	pctx, cancel := s.pgContext(ctx)
-	pgPayment, chargeErr := pgClient.Charge(pctx, providers.ChargeRequest{
-		OrderID: p.ID, BillingKey: key.ProviderKey, Amount: p.Amount, TaxFree: p.TaxFree,
-		OrderName: p.OrderName, Buyer: buyer(customer), NoticeURL: account.WebhookURL(s.publicURL),
-	})
-	cancel()
-
-	// Phase 2: record the answer.
-	outcome := chargeOutcome(pgPayment, chargeErr)
-	p, err = s.settle(ctx, p.ID, outcome)
-	if err != nil {
-		// The PG answered but we could not record it: the payment stays
-		// processing and the stale sweep reconciles it. Nothing is lost.
-		return p, err
-	}
-	return p, chargeResult(p, chargeErr)
+	return p, err
 }
 
 // chargeOutcome reads the adapter's answer. A rejection that carries a paid
@@ -199,7 +251,7 @@ func (s *Service) afterSettle(ctx context.Context, tx pgx.Tx, p billing.Payment)
 	if p.Status == billing.PaymentUnknown {
 		return s.enqueueReconcile(ctx, tx, p.ID)
 	}
-	return nil
+	return s.afterSubscriptionSettle(ctx, tx, p)
 }
 
 func (s *Service) enqueueReconcile(ctx context.Context, tx pgx.Tx, paymentID string) error {
@@ -207,7 +259,7 @@ func (s *Service) enqueueReconcile(ctx context.Context, tx pgx.Tx, paymentID str
 		return nil
 	}
 	opts := ReconcileArgs{}.InsertOpts()
-	opts.ScheduledAt = s.now().Add(ReconcileBackoff(1))
+	opts.ScheduledAt = time.Now().Add(ReconcileBackoff(1)) // River runs on real time
 	if _, err := s.queue.InsertTx(ctx, tx, ReconcileArgs{PaymentID: paymentID}, &opts); err != nil {
 		return fmt.Errorf("queue reconcile of %s: %w", paymentID, err)
 	}

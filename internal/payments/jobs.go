@@ -54,3 +54,22 @@ func (ApplyNotificationArgs) Kind() string { return "apply_pg_notification" }
 func (ApplyNotificationArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// RenewSubscriptionArgs bills a subscription's next period after its
+// current one was paid: with Iamport and Bootpay that means registering
+// the next charge at the PG now, to run at the period's start.
+type RenewSubscriptionArgs struct {
+	SubscriptionID string `json:"subscription_id"`
+}
+
+// Kind names the job.
+func (RenewSubscriptionArgs) Kind() string { return "renew_subscription" }
+
+// InsertOpts keeps one live renewal per subscription. A renewal needed
+// while one runs is left to the subscription tick's catch-up.
+func (RenewSubscriptionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}

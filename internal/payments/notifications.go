@@ -156,3 +156,20 @@ func notificationProviderID(provider string, payload map[string]any) string {
 	id, _ := payload[key].(string)
 	return strings.TrimSpace(id)
 }
+
+// ApplyPendingNotifications verifies every stored, unprocessed notification
+// of a mode now, instead of waiting for their jobs (which then find them
+// done). The test clock uses it so a step's webhooks take effect before
+// the next step.
+func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mode) (int, error) {
+	ids, err := s.store.PendingNotifications(ctx, mode, 1000)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.ApplyNotification(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -54,11 +54,11 @@ func (s *Service) reconcilePayment(ctx context.Context, p billing.Payment) (bill
 	pgPayment, err := s.lookup(ctx, p)
 	switch {
 	case errors.Is(err, providers.ErrNotFound):
-		if s.now().Sub(p.CreatedAt) < NotFoundGrace {
+		if time.Since(p.CreatedAt) < NotFoundGrace {
 			_ = s.store.TouchPayment(ctx, p.ID)
 			return p, fmt.Errorf("%w: the PG does not know order %s yet", ErrStillUnknown, p.ID)
 		}
-		return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.now(),
+		return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
 			FailureCode: "not_found_at_pg", FailureMessage: "the PG has no record of this order; it was never charged"})
 	case err != nil:
 		_ = s.store.TouchPayment(ctx, p.ID)
@@ -169,7 +169,7 @@ func outcomeOf(pg providers.Payment) billing.Outcome {
 // process that charged them died before recording the answer) or unknown
 // without a live job. It returns how many it queued.
 func (s *Service) SweepStale(ctx context.Context) (int, error) {
-	ids, err := s.store.StalePayments(ctx, s.now().Add(-StaleAfter), 500)
+	ids, err := s.store.StalePayments(ctx, time.Now().Add(-StaleAfter), 500)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}

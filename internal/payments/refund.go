@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -204,7 +205,7 @@ func (s *Service) reconcileRefund(ctx context.Context, p billing.Payment, r bill
 	if pgPayment.CancelledAmount >= (p.Amount-r.RefundableBefore)+r.Amount {
 		return p, nil // applyPG settled it
 	}
-	if s.now().Sub(r.CreatedAt) < NotFoundGrace {
+	if time.Since(r.CreatedAt) < NotFoundGrace {
 		return p, fmt.Errorf("%w: the PG does not show refund %s yet", ErrStillUnknown, r.ID)
 	}
 	err = s.withTx(ctx, func(tx pgx.Tx) error {

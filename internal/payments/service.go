@@ -27,8 +27,10 @@ type Options struct {
 	Queue    Queue
 	// PublicBaseURL makes the PG webhook URL (notice_url) of each account.
 	PublicBaseURL string
-	// Now is the clock every due-time decision uses; nil means time.Now.
-	Now    func() time.Time
+	// Clock tells each mode's time (test mode follows the test clock); nil
+	// means real time. Business due times use it; technical timeouts
+	// (staleness, grace periods against database timestamps) use real time.
+	Clock  Clock
 	Logger zerolog.Logger
 	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
 	PGTimeout time.Duration
@@ -40,22 +42,31 @@ type Service struct {
 	gateways  *gateways.Gateways
 	queue     Queue
 	publicURL string
-	now       func() time.Time
+	clock     Clock
 	log       zerolog.Logger
 	pgTimeout time.Duration
 }
 
 // New returns a Service.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = realClock{}
 	}
 	if o.PGTimeout == 0 {
 		o.PGTimeout = 40 * time.Second
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
-		now: o.Now, log: o.Logger, pgTimeout: o.PGTimeout}
+		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout}
 }
+
+// Clock tells the time per mode.
+type Clock interface {
+	Now(mode billing.Mode) time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now(billing.Mode) time.Time { return time.Now() }
 
 // Caller is who asks: a merchant in one mode, with a secret or a
 // publishable key.

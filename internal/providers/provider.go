@@ -140,3 +140,45 @@ type Provider interface {
 	// Cancel refunds all or part of a payment and returns the PG's updated view.
 	Cancel(ctx context.Context, req CancelRequest) (Payment, error)
 }
+
+// ScheduleRequest asks the PG to charge a billing key at a given time.
+type ScheduleRequest struct {
+	OrderID    string // billingd's payment id, fixed before the call
+	BillingKey string
+	At         time.Time
+	Amount     int64
+	TaxFree    int64
+	OrderName  string
+	Buyer      Buyer
+	NoticeURL  string // where the PG reports the run
+}
+
+// ScheduleState is a scheduled charge as the PG sees it.
+type ScheduleState string
+
+const (
+	SchedulePending  ScheduleState = "scheduled" // not run yet
+	ScheduleExecuted ScheduleState = "executed"  // run; the payment says how it went
+	ScheduleRevoked  ScheduleState = "revoked"   // unscheduled
+)
+
+// Schedule is the PG's record of one scheduled charge.
+type Schedule struct {
+	State ScheduleState
+	// ProviderPaymentID is the resulting payment once executed (imp_uid,
+	// receipt_id); look it up with GetPayment.
+	ProviderPaymentID string
+}
+
+// Scheduler is implemented for PGs that run scheduled charges themselves
+// (Iamport schedule, Bootpay reserve).
+type Scheduler interface {
+	// Schedule registers the charge and returns the PG's id for it (empty
+	// when the PG names schedules by order id).
+	Schedule(ctx context.Context, req ScheduleRequest) (scheduleID string, err error)
+	// Unschedule revokes it. A charge that already ran (or was revoked)
+	// is ErrRejected: the caller must then find out what happened.
+	Unschedule(ctx context.Context, billingKey, orderID, scheduleID string) error
+	// LookupSchedule reads the PG's record. ErrNotFound when unknown.
+	LookupSchedule(ctx context.Context, orderID, scheduleID string) (Schedule, error)
+}

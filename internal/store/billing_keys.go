@@ -164,13 +164,13 @@ func (s *Store) SetDefaultBillingKey(ctx context.Context, k billing.BillingKey) 
 
 // ExpirePendingBillingKeys fails pending keys past their deadline and
 // returns them, so events can be written in the same transaction.
-func (s *Store) ExpirePendingBillingKeys(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]billing.BillingKey, error) {
+func (s *Store) ExpirePendingBillingKeys(ctx context.Context, tx pgx.Tx, mode billing.Mode, now time.Time, limit int) ([]billing.BillingKey, error) {
 	rows, err := tx.Query(ctx, `
 		UPDATE billing_keys SET status = 'failed', failure_code = 'registration_expired',
 			failure_message = 'the registration was not confirmed in time', updated_at = now()
-		WHERE id IN (SELECT id FROM billing_keys WHERE status = 'pending' AND expires_at < $1
+		WHERE id IN (SELECT id FROM billing_keys WHERE status = 'pending' AND mode = $3 AND expires_at < $1
 			ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING id`, now, limit)
+		RETURNING id`, now, limit, mode)
 	if err != nil {
 		return nil, fmt.Errorf("expire billing keys: %w", err)
 	}

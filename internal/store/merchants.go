@@ -25,7 +25,7 @@ func (s *Store) CreateMerchant(ctx context.Context, m billing.Merchant) (billing
 // GetMerchant reads one merchant.
 func (s *Store) GetMerchant(ctx context.Context, id string) (billing.Merchant, error) {
 	m := billing.Merchant{ID: id}
-	err := s.pool.QueryRow(ctx, `SELECT name, created_at FROM merchants WHERE id = $1`, id).Scan(&m.Name, &m.CreatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT name, settings, created_at FROM merchants WHERE id = $1`, id).Scan(&m.Name, &m.Settings, &m.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, billing.NotFound("merchant", id)
 	}

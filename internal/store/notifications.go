@@ -88,3 +88,14 @@ func (s *Store) NotificationsByAccount(ctx context.Context, accountID string) ([
 		return n, err
 	})
 }
+
+// PendingNotifications lists notifications not yet processed, of accounts
+// in one mode, oldest first.
+func (s *Store) PendingNotifications(ctx context.Context, mode billing.Mode, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT n.id FROM pg_notifications n JOIN provider_accounts a ON a.id = n.provider_account_id
+		WHERE n.outcome IS NULL AND a.mode = $1 ORDER BY n.id LIMIT $2`, mode, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending notifications: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

@@ -14,8 +14,9 @@ import (
 
 // Store is billingd's Postgres storage.
 type Store struct {
-	pool *pgxpool.Pool
-	keys *keyring.Keyring
+	pool    *pgxpool.Pool
+	keys    *keyring.Keyring
+	enqueue DeliveryEnqueuer // see SetDeliveryEnqueuer
 }
 
 // Open connects a pool to databaseURL and checks the connection. keys seals

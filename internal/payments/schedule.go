@@ -1,0 +1,250 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/providers"
+)
+
+// MinScheduleLead is how far ahead a payment must be scheduled: the PG
+// needs the schedule registered before it is due.
+const MinScheduleLead = time.Minute
+
+// ScheduleGrace is how long past its time a scheduled payment may go
+// without the PG's notification before billingd asks the PG itself.
+const ScheduleGrace = 10 * time.Minute
+
+// scheduleAt registers a planned payment at the PG for at. The payment is
+// stored (scheduled) first; a PG that refuses leaves it canceled with the
+// PG's reason; a lost answer leaves it scheduled, and the sweep asks the PG
+// after it is due.
+func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem Idempotency) (billing.Payment, error) {
+	sched, err := s.gateways.Scheduler(pl.account)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	p := pl.Payment
+	p.Status, p.ScheduledAt = billing.PaymentScheduled, &at
+	if p, err = s.createPayment(ctx, pl, p, idem); err != nil {
+		return p, err
+	}
+
+	pctx, cancel := s.pgContext(ctx)
+	scheduleID, schedErr := sched.Schedule(pctx, providers.ScheduleRequest{
+		OrderID: p.ID, BillingKey: pl.key.ProviderKey, At: at, Amount: p.Amount, TaxFree: p.TaxFree,
+		OrderName: p.OrderName, Buyer: buyer(pl.customer), NoticeURL: pl.account.WebhookURL(s.publicURL),
+	})
+	cancel()
+
+	switch {
+	case schedErr == nil || errors.Is(schedErr, providers.ErrUnknown):
+		err = s.withTx(ctx, func(tx pgx.Tx) error {
+			if err := s.store.SetProviderScheduleID(ctx, tx, p.ID, scheduleID); err != nil {
+				return err
+			}
+			p.ProviderScheduleID = &scheduleID
+			return s.event(ctx, tx, p.MerchantID, p.Mode, billing.EventPaymentScheduled, "payment", p.ID, p)
+		})
+		return p, err
+	}
+	code, message := failureOf(schedErr)
+	err = s.withTx(ctx, func(tx pgx.Tx) error {
+		canceled, changed, err := s.store.CancelScheduledPayment(ctx, tx, p.ID, code, message)
+		if err != nil || !changed {
+			return err
+		}
+		p = canceled
+		return s.event(ctx, tx, p.MerchantID, p.Mode, billing.EventPaymentCanceled, "payment", p.ID, p)
+	})
+	if err != nil {
+		return p, err
+	}
+	return p, providerError("schedule", schedErr, "payment", p)
+}
+
+// Unschedule revokes a scheduled payment at the PG. If the PG ran it
+// first, the payment ends as the PG says (paid or failed) and the caller
+// gets a conflict carrying it: one truthful state, never both.
+func (s *Service) Unschedule(ctx context.Context, c Caller, id string) (billing.Payment, error) {
+	if !billing.ValidID(billing.PrefixPayment, id) {
+		return billing.Payment{}, billing.NotFound("payment", id)
+	}
+	p, err := s.store.GetPayment(ctx, c.MerchantID, c.Mode, id)
+	if err != nil {
+		return p, err
+	}
+	return s.UnschedulePayment(ctx, p, "unscheduled")
+}
+
+// UnschedulePayment revokes a scheduled payment (see Unschedule); reason is
+// recorded on the canceled payment.
+func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reason string) (billing.Payment, error) {
+	if p.Status == billing.PaymentCanceled {
+		return p, nil
+	}
+	if p.Status != billing.PaymentScheduled {
+		return p, &billing.Error{Code: billing.EConflict, Reason: "payment_not_scheduled", ObjectType: "payment", Object: p,
+			Message: fmt.Sprintf("payment %s is %s, not scheduled", p.ID, p.Status)}
+	}
+	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
+	if err != nil {
+		return p, err
+	}
+	key, err := s.store.GetBillingKey(ctx, p.MerchantID, p.Mode, p.BillingKeyID)
+	if err != nil {
+		return p, err
+	}
+	sched, err := s.gateways.Scheduler(account)
+	if err != nil {
+		return p, err
+	}
+	scheduleID := ""
+	if p.ProviderScheduleID != nil {
+		scheduleID = *p.ProviderScheduleID
+	}
+	pctx, cancel := s.pgContext(ctx)
+	unschedErr := sched.Unschedule(pctx, key.ProviderKey, p.ID, scheduleID)
+	cancel()
+	switch {
+	case unschedErr == nil:
+		err = s.withTx(ctx, func(tx pgx.Tx) error {
+			canceled, changed, err := s.store.CancelScheduledPayment(ctx, tx, p.ID, "", reason)
+			if err != nil || !changed {
+				return err
+			}
+			p = canceled
+			return s.event(ctx, tx, p.MerchantID, p.Mode, billing.EventPaymentCanceled, "payment", p.ID, p)
+		})
+		if err != nil {
+			return p, err
+		}
+		return s.store.PaymentByID(ctx, p.ID)
+	case errors.Is(unschedErr, providers.ErrRejected), errors.Is(unschedErr, providers.ErrNotFound):
+		// Nothing left to revoke: it ran (or was revoked) at the PG. Learn
+		// which, and record it.
+		settled, err := s.settleSchedule(ctx, p)
+		if err != nil {
+			return settled, err
+		}
+		if settled.Status == billing.PaymentCanceled {
+			return settled, nil
+		}
+		return settled, &billing.Error{Code: billing.EConflict, Reason: "payment_already_executed", ObjectType: "payment", Object: settled,
+			Message: fmt.Sprintf("the PG already ran payment %s; it is %s", p.ID, settled.Status)}
+	}
+	return p, providerError("unschedule", unschedErr, "", nil)
+}
+
+// SweepDueSchedules asks the PG about scheduled payments of a mode that are
+// past their time (plus grace) without a notification, and records what
+// it says. It returns how many it settled.
+func (s *Service) SweepDueSchedules(ctx context.Context, mode billing.Mode) (int, error) {
+	due, err := s.store.DueScheduledPayments(ctx, mode, s.clock.Now(mode).Add(-ScheduleGrace), 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range due {
+		settled, err := s.settleSchedule(ctx, p)
+		if err != nil {
+			s.log.Warn().Err(err).Str("payment", p.ID).Msg("sweep scheduled payment")
+			continue
+		}
+		if settled.Status != billing.PaymentScheduled {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// settleSchedule records what the PG did with a scheduled payment: paid or
+// failed when it ran, canceled when it was revoked or never registered.
+func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billing.Payment, error) {
+	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
+	if err != nil {
+		return p, err
+	}
+	sched, err := s.gateways.Scheduler(account)
+	if err != nil {
+		return p, err
+	}
+	scheduleID := ""
+	if p.ProviderScheduleID != nil {
+		scheduleID = *p.ProviderScheduleID
+	}
+	pctx, cancel := s.pgContext(ctx)
+	state, lookupErr := sched.LookupSchedule(pctx, p.ID, scheduleID)
+	cancel()
+	switch {
+	case errors.Is(lookupErr, providers.ErrNotFound):
+		// The PG never registered it: nobody was charged.
+		return s.failSchedule(ctx, p, "schedule_not_found", "the PG has no record of this schedule; it never ran")
+	case lookupErr != nil:
+		return p, fmt.Errorf("%w: %v", ErrStillUnknown, lookupErr)
+	}
+	switch state.State {
+	case providers.ScheduleRevoked:
+		return s.cancelScheduled(ctx, p, "revoked at the PG")
+	case providers.SchedulePending:
+		return p, nil
+	}
+	if state.ProviderPaymentID == "" {
+		return s.failSchedule(ctx, p, "schedule_failed", "the PG's scheduled run failed")
+	}
+	pgClient, err := s.gateways.For(account)
+	if err != nil {
+		return p, err
+	}
+	pctx, cancel = s.pgContext(ctx)
+	pg, err := pgClient.GetPayment(pctx, state.ProviderPaymentID)
+	cancel()
+	if err != nil {
+		return p, fmt.Errorf("%w: %v", ErrStillUnknown, err)
+	}
+	if pg.OrderID != p.ID || pg.Amount != p.Amount {
+		return p, fmt.Errorf("scheduled payment %s: the PG's run is for order %s / %d KRW", p.ID, pg.OrderID, pg.Amount)
+	}
+	return s.applyPG(ctx, p, pg)
+}
+
+// failSchedule records that a scheduled charge did not happen, as a failed
+// attempt: a subscription then retries it like any failed renewal.
+func (s *Service) failSchedule(ctx context.Context, p billing.Payment, code, message string) (billing.Payment, error) {
+	return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
+		FailureCode: code, FailureMessage: message})
+}
+
+func (s *Service) cancelScheduled(ctx context.Context, p billing.Payment, reason string) (billing.Payment, error) {
+	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		canceled, changed, err := s.store.CancelScheduledPayment(ctx, tx, p.ID, "", reason)
+		if err != nil || !changed {
+			return err
+		}
+		return s.event(ctx, tx, canceled.MerchantID, canceled.Mode, billing.EventPaymentCanceled, "payment", canceled.ID, canceled)
+	})
+	if err != nil {
+		return p, err
+	}
+	return s.store.PaymentByID(ctx, p.ID)
+}
+
+// unscheduleKey revokes every scheduled payment of a billing key about to
+// be deleted. A payment the PG already ran is recorded as it ran.
+func (s *Service) unscheduleKey(ctx context.Context, keyID string) error {
+	list, err := s.store.ScheduledPaymentsOfKey(ctx, keyID)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if _, err := s.UnschedulePayment(ctx, p, "billing key deleted"); err != nil && billing.ErrorCode(err) != billing.EConflict {
+			return err
+		}
+	}
+	return nil
+}

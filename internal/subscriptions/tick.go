@@ -1,0 +1,149 @@
+package subscriptions
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/store"
+)
+
+// Renew bills the period after the current one, once the current one is
+// paid. It is what the renewal job runs after a period's payment; running
+// it twice (or racing it) bills nothing twice: the schema holds one live
+// payment per period.
+func (s *Service) Renew(ctx context.Context, id string) error {
+	sub, err := s.store.SubscriptionByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sub.Status != billing.SubscriptionActive || sub.CancelAtPeriodEnd {
+		return nil
+	}
+	if sub.CurrentPeriod >= 0 {
+		p, ok, err := s.store.LivePaymentOfPeriod(ctx, sub.ID, sub.CurrentPeriod)
+		if err != nil || !ok || (p.Status != billing.PaymentPaid && p.Status != billing.PaymentPartiallyRefunded && p.Status != billing.PaymentRefunded) {
+			return err // not paid yet: its settlement will renew
+		}
+	}
+	_, err = s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod+1)
+	if errors.Is(err, store.ErrPeriodTaken) {
+		return nil
+	}
+	if err != nil && billing.ErrorCode(err) != billing.EInternal && billing.ErrorCode(err) != "" {
+		// A decline or refusal is recorded on the payment and handled by
+		// dunning; only our own failures retry the job.
+		s.log.Info().Err(err).Str("subscription", sub.ID).Msg("renewal not billed")
+		return nil
+	}
+	return err
+}
+
+// retry charges a past-due subscription's current period again. The retry
+// slot is leased first, so two ticks never retry together.
+func (s *Service) retry(ctx context.Context, id string) error {
+	var sub billing.Subscription
+	err := s.store.WithTx(ctx, func(tx pgx.Tx) error {
+		locked, err := s.store.LockSubscription(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now(locked.Mode)
+		if locked.Status != billing.SubscriptionPastDue || locked.NextRetryAt == nil || locked.NextRetryAt.After(now) {
+			return errNotDue
+		}
+		lease := now.Add(leaseRetry)
+		locked.NextRetryAt = &lease
+		sub, err = s.store.SaveSubscription(ctx, tx, locked)
+		return err
+	})
+	if errors.Is(err, errNotDue) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod)
+	if err != nil && billing.ErrorCode(err) != billing.EInternal {
+		return nil // recorded on the payment; the subscription moved with it
+	}
+	return err
+}
+
+// endPeriod cancels a subscription whose period ended with
+// cancel_at_period_end set.
+func (s *Service) endPeriod(ctx context.Context, id string) error {
+	return s.store.WithTx(ctx, func(tx pgx.Tx) error {
+		sub, err := s.store.LockSubscription(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now(sub.Mode)
+		if !sub.CancelAtPeriodEnd || sub.Status == billing.SubscriptionCanceled || sub.CurrentPeriodEnd == nil || sub.CurrentPeriodEnd.After(now) {
+			return nil
+		}
+		end := *sub.CurrentPeriodEnd
+		sub.Status, sub.CanceledAt, sub.NextRetryAt = billing.SubscriptionCanceled, &end, nil
+		if sub, err = s.store.SaveSubscription(ctx, tx, sub); err != nil {
+			return err
+		}
+		return s.store.InsertEvent(ctx, tx, billing.NewEvent(sub.MerchantID, sub.Mode, billing.EventSubscriptionCanceled, "subscription", sub.ID, sub))
+	})
+}
+
+// Tick does every piece of due work of one mode: scheduled payments the PG
+// should have reported, renewals not yet billed, retries due, and periods
+// ending a canceled subscription. A periodic job runs it for both modes;
+// the test clock runs it after each step. It returns how much it did.
+func (s *Service) Tick(ctx context.Context, mode billing.Mode) (int, error) {
+	done, err := s.payments.SweepDueSchedules(ctx, mode)
+	if err != nil {
+		return done, err
+	}
+	now := s.clock.Now(mode)
+	steps := []struct {
+		list func() ([]billing.Subscription, error)
+		do   func(context.Context, string) error
+	}{
+		{func() ([]billing.Subscription, error) { return s.store.SubscriptionsToRenew(ctx, mode, 500) }, s.Renew},
+		{func() ([]billing.Subscription, error) { return s.store.SubscriptionsToRetry(ctx, mode, now, 500) }, s.retry},
+		{func() ([]billing.Subscription, error) { return s.store.SubscriptionsEndingPeriod(ctx, mode, now, 500) }, s.endPeriod},
+	}
+	for _, step := range steps {
+		subs, err := step.list()
+		if err != nil {
+			return done, err
+		}
+		for _, sub := range subs {
+			if err := step.do(ctx, sub.ID); err != nil {
+				s.log.Warn().Err(err).Str("subscription", sub.ID).Msg("subscription due work")
+				continue
+			}
+			done++
+		}
+	}
+	return done, nil
+}
+
+// NextDue is the earliest due time of a mode after t: a scheduled payment,
+// a retry or a period end. Nil when nothing is waiting.
+func (s *Service) NextDue(ctx context.Context, mode billing.Mode, after time.Time) (*time.Time, error) {
+	a, err := s.store.NextScheduledAt(ctx, mode, after)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.store.NextSubscriptionDue(ctx, mode, after)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case a == nil:
+		return b, nil
+	case b == nil || a.Before(*b):
+		return a, nil
+	}
+	return b, nil
+}
