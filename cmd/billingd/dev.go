@@ -294,6 +294,15 @@ PAY=$(post /v1/payments -H "Idempotency-Key: charge-$BK" -d "{\"billing_key_id\"
 # 6. refund part of it, then look at the payment
 post /v1/payments/$PAY/cancel -H "Idempotency-Key: refund-$BK" -d '{"amount":4900,"reason":"partial refund"}'; echo
 curl -sS --fail-with-body $BILLINGD/v1/payments/$PAY -H "Authorization: Bearer $SK"; echo
+
+# 7. a monthly subscription on the key: the first month is charged now, the next is
+#    registered at the PG, and each paid month (its webhook, verified) registers the next
+SUB=$(post /v1/subscriptions -H "Idempotency-Key: sub-$BK" \
+  -d "{\"customer_id\":\"$CUS\",\"billing_key_id\":\"$BK\",\"amount\":9900,\"order_name\":\"월간 구독\",\"interval\":\"month\"}" | json id)
+
+# 8. three months in seconds: the test clock moves the sandbox PG and billingd's due times
+post /v1/test_clock/advance -d '{"seconds":8035200}'; echo
+curl -sS --fail-with-body $BILLINGD/v1/subscriptions/$SUB -H "Authorization: Bearer $SK"; echo
 `+walkthroughEnd+`
 Keys and data persist in the data dir; run again to get the same ones. Ctrl-C stops.
 `))

@@ -182,7 +182,8 @@ func walkthrough(t *testing.T, r *devRun) {
 	if err != nil {
 		t.Fatalf("the walkthrough failed: %v\n%s\n--- script ---\n%s", err, got, script)
 	}
-	for _, want := range []string{`"status":"active"`, `"status":"succeeded"`, `"status":"partially_refunded"`, `"refunded_amount":4900`} {
+	for _, want := range []string{`"status":"active"`, `"status":"succeeded"`, `"status":"partially_refunded"`,
+		`"refunded_amount":4900`, `"object":"test_clock"`, `"current_period":3`} {
 		if !strings.Contains(string(got), want) {
 			t.Fatalf("the walkthrough's output lacks %s:\n%s", want, got)
 		}

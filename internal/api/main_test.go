@@ -61,9 +61,9 @@ type bundleOpts struct {
 	webhookClient *http.Client
 }
 
-func setup(t *testing.T) *testBundle { return setupWith(t, bundleOpts{}) }
+func setup(t testing.TB) *testBundle { return setupWith(t, bundleOpts{}) }
 
-func setupWith(t *testing.T, o bundleOpts) *testBundle {
+func setupWith(t testing.TB, o bundleOpts) *testBundle {
 	t.Helper()
 	st := storetest.NewStore(t)
 	logs := &syncBuffer{}

@@ -25,11 +25,11 @@ type payBundle struct {
 
 var keyCounter atomic.Int64
 
-func setupPayments(t *testing.T) *payBundle {
+func setupPayments(t testing.TB) *payBundle {
 	return setupPaymentsWith(t, bundleOpts{})
 }
 
-func setupPaymentsWith(t *testing.T, o bundleOpts) *payBundle {
+func setupPaymentsWith(t testing.TB, o bundleOpts) *payBundle {
 	t.Helper()
 	b := setupWith(t, o)
 	pb := &payBundle{testBundle: b, m: b.newMerchant(t)}
@@ -48,7 +48,7 @@ func setupPaymentsWith(t *testing.T, o bundleOpts) *payBundle {
 }
 
 // startRegistration begins a window registration for pg.
-func (b *payBundle) startRegistration(t *testing.T, body map[string]any) response {
+func (b *payBundle) startRegistration(t testing.TB, body map[string]any) response {
 	t.Helper()
 	if body["customer_id"] == nil {
 		body["customer_id"] = b.customer
@@ -64,7 +64,7 @@ func (b *payBundle) startRegistration(t *testing.T, body map[string]any) respons
 // completeWindow does what the customer does in the PG's window: submit
 // the client_params billingd handed out (plus the merchant's imp_key, which
 // IMP.init carries in reality).
-func (b *payBundle) completeWindow(t *testing.T, reg response, cardNumber string) int {
+func (b *payBundle) completeWindow(t testing.TB, reg response, cardNumber string) int {
 	t.Helper()
 	params := reg.body["client_params"].(map[string]any)
 	form := map[string]any{"imp_key": b.impKey}
@@ -88,7 +88,7 @@ func (b *payBundle) completeWindow(t *testing.T, reg response, cardNumber string
 }
 
 // activeKey registers a key through the window and confirms it.
-func (b *payBundle) activeKey(t *testing.T, pg string) string {
+func (b *payBundle) activeKey(t testing.TB, pg string) string {
 	t.Helper()
 	body := map[string]any{"pg": pg}
 	if pg == "chai" {

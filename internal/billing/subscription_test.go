@@ -97,3 +97,59 @@ func TestDunningFrom(t *testing.T) {
 		t.Fatal("a 5-second retry was accepted")
 	}
 }
+
+func TestSubscriptionTransitions(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	active := Subscription{Status: SubscriptionActive, CurrentPeriod: 2}
+	d := Dunning{RetryAfter: []time.Duration{time.Hour, 2 * time.Hour}, OnExhausted: SubscriptionUnpaid}
+
+	s, ev := active.PeriodFailed(2, at, d, false)
+	if s.Status != SubscriptionPastDue || s.RetryCount != 1 || !s.NextRetryAt.Equal(at.Add(time.Hour)) || ev != EventSubscriptionPastDue {
+		t.Fatalf("first failure: %+v %s", s, ev)
+	}
+	s, ev = s.PeriodFailed(2, at, d, false)
+	if s.Status != SubscriptionPastDue || !s.NextRetryAt.Equal(at.Add(2*time.Hour)) || ev != EventSubscriptionUpdated {
+		t.Fatalf("second failure: %+v %s", s, ev)
+	}
+	exhausted, ev := s.PeriodFailed(2, at, d, false)
+	if exhausted.Status != SubscriptionUnpaid || exhausted.NextRetryAt != nil || ev != EventSubscriptionUnpaid {
+		t.Fatalf("exhausted: %+v %s", exhausted, ev)
+	}
+	recovered, ev := s.PeriodPaid(2)
+	if recovered.Status != SubscriptionActive || recovered.RetryCount != 0 || recovered.NextRetryAt != nil || ev != EventSubscriptionRenewed {
+		t.Fatalf("recovered: %+v %s", recovered, ev)
+	}
+	if _, ev := s.PeriodPaid(1); ev != "" {
+		t.Fatalf("an old period's payment changed the subscription: %s", ev)
+	}
+	hard, ev := active.PeriodFailed(2, at, d, true)
+	if hard.Status != SubscriptionUnpaid || ev != EventSubscriptionUnpaid {
+		t.Fatalf("hard decline: %+v %s", hard, ev)
+	}
+	canceling := d
+	canceling.OnExhausted = SubscriptionCanceled
+	if c, ev := active.PeriodFailed(2, at, canceling, true); c.Status != SubscriptionCanceled || c.CanceledAt == nil || ev != EventSubscriptionCanceled {
+		t.Fatalf("exhausted into canceled: %+v %s", c, ev)
+	}
+	paused := Subscription{Status: SubscriptionPaused, CurrentPeriod: 2}
+	if _, ev := paused.PeriodFailed(2, at, d, false); ev != "" {
+		t.Fatalf("a paused subscription started dunning: %s", ev)
+	}
+}
+
+func TestIsHardDecline(t *testing.T) {
+	t.Parallel()
+	for msg, want := range map[string]bool{
+		"잔액부족":               false,
+		"한도초과":               false,
+		"분실 신고된 카드입니다":       true,
+		"도난카드":               true,
+		"거래정지 카드":            true,
+		"card reported lost": true,
+	} {
+		if got := IsHardDecline("", msg); got != want {
+			t.Errorf("IsHardDecline(%q) = %v", msg, got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests set process environment variables, so they do not run in
@@ -15,6 +16,11 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.ListenAddr != ":8080" || !c.Migrate || c.MaxBodyBytes != 1<<20 {
 		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	// Events are kept the 30 days the API promises; deliveries stay off
+	// private networks unless an operator says otherwise.
+	if c.EventRetention != 30*24*time.Hour || c.WebhookAllowPrivate {
+		t.Fatalf("webhook defaults: retention %s, allow private %v", c.EventRetention, c.WebhookAllowPrivate)
 	}
 }
 
@@ -35,6 +41,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"BILLINGD_DB_MAX_CONNS", "2", "BILLINGD_DB_MAX_CONNS"},
 		{"BILLINGD_JOB_WORKERS", "0", "BILLINGD_JOB_WORKERS"},
 		{"BILLINGD_TRUSTED_PROXIES", "10.0.0.1/99", "BILLINGD_TRUSTED_PROXIES"},
+		{"BILLINGD_EVENT_RETENTION", "24h", "BILLINGD_EVENT_RETENTION"},
+		{"BILLINGD_EVENT_RETENTION", "forever", "BILLINGD_EVENT_RETENTION"},
+		{"BILLINGD_WEBHOOK_ALLOW_PRIVATE", "maybe", "BILLINGD_WEBHOOK_ALLOW_PRIVATE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {

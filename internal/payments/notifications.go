@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billingd/billingd/internal/billing"
@@ -166,10 +168,13 @@ func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mo
 	if err != nil {
 		return 0, err
 	}
+	// Each notification is its own PG lookup and transactions; a few at a
+	// time overlap the waits. Two about one payment are safe together: its
+	// updates only move forward.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(Concurrency)
 	for _, id := range ids {
-		if err := s.ApplyNotification(ctx, id); err != nil {
-			return 0, err
-		}
+		g.Go(func() error { return s.ApplyNotification(gctx, id) })
 	}
-	return len(ids), nil
+	return len(ids), g.Wait()
 }

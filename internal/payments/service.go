@@ -68,6 +68,11 @@ type realClock struct{}
 
 func (realClock) Now(billing.Mode) time.Time { return time.Now() }
 
+// Concurrency is how many independent items batch work (notifications,
+// renewals, retries) handles at once: enough to overlap PG round trips,
+// few enough to leave the pool to API requests.
+const Concurrency = 8
+
 // Caller is who asks: a merchant in one mode, with a secret or a
 // publishable key.
 type Caller struct {

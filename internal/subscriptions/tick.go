@@ -3,11 +3,15 @@ package subscriptions
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -117,13 +121,23 @@ func (s *Service) Tick(ctx context.Context, mode billing.Mode) (int, error) {
 		if err != nil {
 			return done, err
 		}
+		var (
+			g  errgroup.Group
+			ok atomic.Int64
+		)
+		g.SetLimit(payments.Concurrency)
 		for _, sub := range subs {
-			if err := step.do(ctx, sub.ID); err != nil {
-				s.log.Warn().Err(err).Str("subscription", sub.ID).Msg("subscription due work")
-				continue
-			}
-			done++
+			g.Go(func() error {
+				if err := step.do(ctx, sub.ID); err != nil {
+					s.log.Warn().Err(err).Str("subscription", sub.ID).Msg("subscription due work")
+					return nil
+				}
+				ok.Add(1)
+				return nil
+			})
 		}
+		_ = g.Wait()
+		done += int(ok.Load())
 	}
 	return done, nil
 }
