@@ -84,3 +84,43 @@ func TestSweepFindsAPaymentWhoseProcessDied(t *testing.T) {
 		t.Fatalf("Reconcile = %s, %v", got.Status, err)
 	}
 }
+
+// TestSweepFindsARefundWhoseProcessDied: the PG cancelled, the process
+// died before recording it; the sweep finds the pending refund and the
+// PG's cancelled total settles it.
+func TestSweepFindsARefundWhoseProcessDied(t *testing.T) {
+	t.Parallel()
+	b := setupPaymentsWith(t, bundleOpts{noJobs: true})
+	key := b.activeKey(t, "payco")
+	p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 9000, "order_name": "x"})
+	requireStatus(t, p, http.StatusCreated)
+	tx, err := b.store.Pool().Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.store.CreateRefund(t.Context(), tx, billing.Refund{ID: billing.NewID(billing.PrefixRefund), PaymentID: p.str("id"),
+		MerchantID: b.m.id, Mode: billing.ModeTest, Amount: 4000, Reason: "x", Status: billing.RefundPending, RefundableBefore: 9000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	client, _ := b.gateways.Iamport(mustAccount(t, b))
+	if _, err := client.Cancel(t.Context(), cancelRequest(p.str("provider_payment_id"), 4000)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.store.Pool().Exec(t.Context(), `UPDATE refunds SET updated_at = now() - interval '5 minutes' WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.payments.SweepStale(t.Context()); err != nil || n != 1 {
+		t.Fatalf("SweepStale = %d, %v", n, err)
+	}
+	got, err := b.payments.Reconcile(t.Context(), p.str("id"))
+	if err != nil || got.Status != billing.PaymentPartiallyRefunded || got.RefundedAmount != 4000 {
+		t.Fatalf("Reconcile = %s %d, %v", got.Status, got.RefundedAmount, err)
+	}
+	if rf, _ := b.store.GetRefund(t.Context(), b.m.id, billing.ModeTest, r.ID); rf.Status != billing.RefundSucceeded {
+		t.Fatalf("refund is %s", rf.Status)
+	}
+}

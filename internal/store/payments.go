@@ -143,10 +143,14 @@ func (s *Store) TouchPayment(ctx context.Context, id string) error {
 
 // StalePayments lists payments whose outcome has been unknown, or stuck in
 // processing (a process died between the PG call and recording its
-// answer), since before olderThan.
+// answer), since before olderThan — and payments with a refund in that
+// state.
 func (s *Store) StalePayments(ctx context.Context, olderThan time.Time, limit int) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM payments WHERE status IN ('processing', 'unknown')
-		AND updated_at < $1 ORDER BY updated_at LIMIT $2`, olderThan, limit)
+	rows, err := s.pool.Query(ctx, `
+		(SELECT id FROM payments WHERE status IN ('processing', 'unknown') AND updated_at < $1 ORDER BY updated_at LIMIT $2)
+		UNION
+		(SELECT payment_id FROM refunds WHERE status IN ('pending', 'unknown') AND updated_at < $1 ORDER BY updated_at LIMIT $2)`,
+		olderThan, limit)
 	if err != nil {
 		return nil, fmt.Errorf("stale payments: %w", err)
 	}

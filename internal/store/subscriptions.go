@@ -136,6 +136,10 @@ func (s *Store) SubscriptionsToRenew(ctx context.Context, mode billing.Mode, lim
 			AND p.period = s.current_period AND p.status IN ('paid', 'partially_refunded', 'refunded')))
 		AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.subscription_id = s.id AND p.period = s.current_period + 1
 			AND p.status NOT IN ('failed', 'canceled'))
+		-- a PG that refused to register the next period is asked again
+		-- hourly, not on every tick
+		AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.subscription_id = s.id AND p.period = s.current_period + 1
+			AND p.updated_at > now() - interval '1 hour')
 		ORDER BY s.current_period_end LIMIT $2`, mode, limit)
 }
 
