@@ -106,7 +106,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		Payments:       pay,
 		Subscriptions:  subs,
 		TestClock:      advancer,
-		Identity:       identity.New(identity.Options{Store: st, Gateways: gw, Now: time.Now}),
+		Identity:       identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
 		Sandbox:        sb,
 		Logger:         log,
 		AdminToken:     cfg.AdminToken,

@@ -106,7 +106,7 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		Payments:      pay,
 		Subscriptions: subs,
 		TestClock:     testclock.New(clk, sb, pay, subs),
-		Identity:      identity.New(identity.Options{Store: st, Gateways: gw, Now: time.Now}),
+		Identity:      identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
 		Sandbox:       sb,
 		Logger:        zerolog.New(logs).Level(zerolog.DebugLevel),
 		AdminToken:    testAdminToken,

@@ -86,7 +86,7 @@ func (s *Service) Certify(ctx context.Context, c Caller, in CertifyInput) (billi
 			Message: "Bootpay reported the verification complete but sent no unique id (CI); it cannot be stored"}
 	}
 	id := identityOf(cert)
-	now := s.now()
+	now := s.now(c.Mode)
 	checked, err := in.Require.Check(id, now)
 	if err != nil {
 		return billing.Certification{}, err

@@ -85,7 +85,7 @@ func setup(t *testing.T, settings map[string]any) *testBundle {
 		ctx:   zerolog.New(logs).WithContext(context.Background()),
 		logs:  logs,
 		clock: clock, store: st, admin: admin.New(st, "https://billingd.example"), sandbox: sb, sandboxURL: srv.URL,
-		svc: identity.New(identity.Options{Store: st, Gateways: gw, Now: clock.Now}),
+		svc: identity.New(identity.Options{Store: st, Gateways: gw, Now: func(billing.Mode) time.Time { return clock.Now() }}),
 	}
 	m, err := b.admin.CreateMerchant(b.ctx, "Test shop")
 	if err != nil {

@@ -17,21 +17,22 @@ type Options struct {
 	Store    *store.Store
 	Gateways *gateways.Gateways
 	// Now is the clock of every time rule here (user token reuse, minimum
-	// age, a certificate without a verification time); nil means time.Now.
-	Now func() time.Time
+	// age, a certificate without a verification time), per mode: test mode
+	// follows the test clock, as the sandbox PG does. Nil means real time.
+	Now func(billing.Mode) time.Time
 }
 
 // Service runs the identity flows.
 type Service struct {
 	store    *store.Store
 	gateways *gateways.Gateways
-	now      func() time.Time
+	now      func(billing.Mode) time.Time
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = func(billing.Mode) time.Time { return time.Now() }
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, now: o.Now}
 }

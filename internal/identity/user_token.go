@@ -88,7 +88,7 @@ func (s *Service) IssueUserToken(ctx context.Context, c Caller, customerID strin
 	if err != nil {
 		return res, err
 	}
-	if found && tok.Reusable(s.now()) {
+	if found && tok.Reusable(s.now(c.Mode)) {
 		res.Token = tok
 		return res, nil
 	}
