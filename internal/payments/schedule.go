@@ -92,39 +92,20 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 		return p, &billing.Error{Code: billing.EConflict, Reason: "payment_not_scheduled", ObjectType: "payment", Object: p,
 			Message: fmt.Sprintf("payment %s is %s, not scheduled", p.ID, p.Status)}
 	}
-	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
-	if err != nil {
-		return p, err
-	}
 	key, err := s.store.GetBillingKey(ctx, p.MerchantID, p.Mode, p.BillingKeyID)
 	if err != nil {
 		return p, err
 	}
-	sched, err := s.gateways.Scheduler(account)
+	sched, scheduleID, err := s.schedulerOf(ctx, p)
 	if err != nil {
 		return p, err
-	}
-	scheduleID := ""
-	if p.ProviderScheduleID != nil {
-		scheduleID = *p.ProviderScheduleID
 	}
 	pctx, cancel := s.pgContext(ctx)
 	unschedErr := sched.Unschedule(pctx, key.ProviderKey, p.ID, scheduleID)
 	cancel()
 	switch {
 	case unschedErr == nil:
-		err = s.withTx(ctx, func(tx pgx.Tx) error {
-			canceled, changed, err := s.store.CancelScheduledPayment(ctx, tx, p.ID, "", reason)
-			if err != nil || !changed {
-				return err
-			}
-			p = canceled
-			return s.event(ctx, tx, p.MerchantID, p.Mode, billing.EventPaymentCanceled, "payment", p.ID, p)
-		})
-		if err != nil {
-			return p, err
-		}
-		return s.store.PaymentByID(ctx, p.ID)
+		return s.cancelScheduled(ctx, p, reason)
 	case errors.Is(unschedErr, providers.ErrRejected), errors.Is(unschedErr, providers.ErrNotFound):
 		// Nothing left to revoke: it ran (or was revoked) at the PG. Learn
 		// which, and record it.
@@ -166,17 +147,9 @@ func (s *Service) SweepDueSchedules(ctx context.Context, mode billing.Mode) (int
 // settleSchedule records what the PG did with a scheduled payment: paid or
 // failed when it ran, canceled when it was revoked or never registered.
 func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billing.Payment, error) {
-	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
+	sched, scheduleID, err := s.schedulerOf(ctx, p)
 	if err != nil {
 		return p, err
-	}
-	sched, err := s.gateways.Scheduler(account)
-	if err != nil {
-		return p, err
-	}
-	scheduleID := ""
-	if p.ProviderScheduleID != nil {
-		scheduleID = *p.ProviderScheduleID
 	}
 	pctx, cancel := s.pgContext(ctx)
 	state, lookupErr := sched.LookupSchedule(pctx, p.ID, scheduleID)
@@ -197,6 +170,10 @@ func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billin
 	if state.ProviderPaymentID == "" {
 		return s.failSchedule(ctx, p, "schedule_failed", "the PG's scheduled run failed")
 	}
+	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
+	if err != nil {
+		return p, err
+	}
 	pgClient, err := s.gateways.For(account)
 	if err != nil {
 		return p, err
@@ -211,6 +188,24 @@ func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billin
 		return p, fmt.Errorf("scheduled payment %s: the PG's run is for order %s / %d KRW", p.ID, pg.OrderID, pg.Amount)
 	}
 	return s.applyPG(ctx, p, pg)
+}
+
+// schedulerOf is the PG scheduler of a scheduled payment's account, and the
+// PG's id for the schedule (empty where the PG names schedules by order).
+func (s *Service) schedulerOf(ctx context.Context, p billing.Payment) (providers.Scheduler, string, error) {
+	account, err := s.store.GetProviderAccount(ctx, p.ProviderAccountID)
+	if err != nil {
+		return nil, "", err
+	}
+	sched, err := s.gateways.Scheduler(account)
+	if err != nil {
+		return nil, "", err
+	}
+	scheduleID := ""
+	if p.ProviderScheduleID != nil {
+		scheduleID = *p.ProviderScheduleID
+	}
+	return sched, scheduleID, nil
 }
 
 // failSchedule records that a scheduled charge did not happen, as a failed
