@@ -17,7 +17,9 @@ import (
 
 func TestOutcome(t *testing.T) {
 	t.Parallel()
-	kind := func(k error) error { return fmt.Errorf("wrapped: %w", &providers.Error{Kind: k, Provider: "iamport", Op: "charge"}) }
+	kind := func(k error) error {
+		return fmt.Errorf("wrapped: %w", &providers.Error{Kind: k, Provider: "iamport", Op: "charge"})
+	}
 	for _, tc := range []struct {
 		err  error
 		want string
