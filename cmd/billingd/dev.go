@@ -266,7 +266,8 @@ billingd dev is ready at $BASE   (API docs: $BASE/docs)
   admin token      $ADMIN
   iamport imp_key  $IMPKEY  (sandbox)
 
-Walk through a customer, a PAYCO billing key, a charge and a refund (paste into bash):
+Walk through a customer, a PAYCO billing key, a charge, a refund and three months of a
+subscription (paste into bash):
 
 `+walkthroughStart+`
 export BILLINGD=$BASE SK=$SECRET
