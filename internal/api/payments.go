@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -70,6 +71,10 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := store.PaymentFilter{Page: page, CustomerID: q.Get("customer_id"), Status: billing.PaymentStatus(q.Get("status"))}
+	if f.Status != "" && !slices.Contains(billing.PaymentStatuses, f.Status) {
+		renderError(w, r, billing.Invalid("status", "status must be one of %v", billing.PaymentStatuses))
+		return
+	}
 	for param, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
 		if raw := q.Get(param); raw != "" {
 			t, err := time.Parse(time.RFC3339, raw)

@@ -150,6 +150,8 @@ func TestCharge(t *testing.T) {
 				t.Fatalf("%v: param %q, want %q", tt.body, r.errorField("param"), tt.param)
 			}
 		}
+		requireStatus(t, b.do(t, request{method: "GET", path: "/v1/payments?status=bogus", auth: b.m.secret}), http.StatusBadRequest)
+		requireStatus(t, b.do(t, request{method: "GET", path: "/v1/subscriptions?status=bogus", auth: b.m.secret}), http.StatusBadRequest)
 		noKey := b.do(t, request{method: "POST", path: "/v1/payments", auth: b.m.secret,
 			body: map[string]any{"billing_key_id": key, "amount": 100, "order_name": "x"}})
 		requireStatus(t, noKey, http.StatusBadRequest)

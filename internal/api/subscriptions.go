@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -59,6 +60,10 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if st := billing.SubscriptionStatus(q.Get("status")); st != "" && !slices.Contains(billing.SubscriptionStatuses, st) {
+		renderError(w, r, billing.Invalid("status", "status must be one of %v", billing.SubscriptionStatuses))
+		return
+	}
 	p := principalFrom(r.Context())
 	list, more, err := s.store.ListSubscriptions(r.Context(), p.MerchantID, p.Mode, store.SubscriptionFilter{
 		Page: page, CustomerID: q.Get("customer_id"), Status: billing.SubscriptionStatus(q.Get("status"))})

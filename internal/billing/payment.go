@@ -24,6 +24,10 @@ const (
 	PaymentCanceled          PaymentStatus = "canceled"
 )
 
+// PaymentStatuses lists every status, for validating filters.
+var PaymentStatuses = []PaymentStatus{PaymentProcessing, PaymentPaid, PaymentFailed, PaymentUnknown,
+	PaymentPartiallyRefunded, PaymentRefunded, PaymentScheduled, PaymentCanceled}
+
 // Unsettled reports whether the payment's outcome at the PG is not known
 // yet: it must be reconciled before anything else is done with it.
 func (s PaymentStatus) Unsettled() bool { return s == PaymentProcessing || s == PaymentUnknown }

@@ -24,6 +24,10 @@ const (
 	SubscriptionPaused   SubscriptionStatus = "paused"
 )
 
+// SubscriptionStatuses lists every status, for validating filters.
+var SubscriptionStatuses = []SubscriptionStatus{SubscriptionActive, SubscriptionPastDue, SubscriptionUnpaid,
+	SubscriptionCanceled, SubscriptionPaused}
+
 // Live reports whether the subscription still bills.
 func (s SubscriptionStatus) Live() bool { return s == SubscriptionActive || s == SubscriptionPastDue }
 
