@@ -26,6 +26,7 @@ import (
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/subscriptions"
 	"github.com/billingd/billingd/internal/testclock"
+	"github.com/billingd/billingd/internal/tracing"
 	"github.com/billingd/billingd/internal/webhooks"
 )
 
@@ -72,8 +73,28 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	var sb *sandbox.Set
 	m := metrics.New()
 	m.RegisterQueueDepth(jobs.QueueDepth(st))
+	registerDBRoundTrips(m, st)
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	guard := webhooks.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
-	gwOpts := gateways.Options{Metrics: m}
+	gwOpts := gateways.Options{Metrics: m, Trace: tracing.Enabled()}
+	if gwOpts.Trace {
+		shutdown, err := tracing.Setup(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = shutdown(flushCtx)
+		}()
+		log.Info().Msg("tracing to the OTLP endpoint in OTEL_EXPORTER_OTLP_*")
+	}
 	clk := clock.New()
 	if cfg.Sandbox {
 		// The sandbox PGs run on test mode's clock, which the test clock moves.
@@ -117,8 +138,12 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		Metrics:        m,
 		WebhookGuard:   guard,
 	})
+	var root http.Handler = handler
+	if gwOpts.Trace {
+		root = tracing.Handler(handler)
+	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           root,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,

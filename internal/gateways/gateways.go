@@ -19,6 +19,7 @@ import (
 	"github.com/billingd/billingd/internal/providers"
 	"github.com/billingd/billingd/internal/providers/bootpay"
 	"github.com/billingd/billingd/internal/providers/iamport"
+	"github.com/billingd/billingd/internal/tracing"
 )
 
 // Options configures the gateways.
@@ -31,6 +32,8 @@ type Options struct {
 	// (connect and total timeouts, a keep-alive pool). Either way its
 	// transport is timed for Server-Timing (observed.go).
 	HTTPClient *http.Client
+	// Trace adds an OpenTelemetry client span to every PG call.
+	Trace bool
 	// Metrics records PG call latencies and token refreshes; may be nil.
 	Metrics *metrics.Metrics
 	// Now is the clock adapters measure token lifetimes with.
@@ -57,6 +60,11 @@ type cached struct {
 // New returns an empty cache.
 func New(opts Options) *Gateways {
 	opts.HTTPClient = pgHTTPClient(opts.HTTPClient)
+	if opts.Trace {
+		traced := *opts.HTTPClient
+		traced.Transport = tracing.Transport(traced.Transport)
+		opts.HTTPClient = &traced
+	}
 	return &Gateways{opts: opts, cache: map[string]cached{}}
 }
 
