@@ -27,18 +27,12 @@ func (s *Store) InsertEvent(ctx context.Context, tx pgx.Tx, e billing.Event) err
 
 // EventsFor lists the events of one object, oldest first.
 func (s *Store) EventsFor(ctx context.Context, merchantID string, mode billing.Mode, objectID string) ([]billing.Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, merchant_id, mode, type, object_type, object_id, data, created_at
+	rows, err := s.pool.Query(ctx, `SELECT `+eventColumns+`
 		FROM events WHERE object_id = $1 AND merchant_id = $2 AND mode = $3 ORDER BY id`, objectID, merchantID, mode)
 	if err != nil {
 		return nil, fmt.Errorf("events of %s: %w", objectID, err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.Event, error) {
-		var e billing.Event
-		var data map[string]any
-		err := row.Scan(&e.ID, &e.MerchantID, &e.Mode, &e.Type, &e.ObjectType, &e.ObjectID, &data, &e.CreatedAt)
-		e.Data = data
-		return e, err
-	})
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.Event, error) { return scanEvent(row) })
 }
 
 const eventColumns = `id, merchant_id, mode, type, object_type, object_id, data, created_at`
