@@ -73,6 +73,14 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	var sb *sandbox.Set
 	m := metrics.New()
 	m.RegisterQueueDepth(jobs.QueueDepth(st))
+	registerDBRoundTrips(m, st)
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 	guard := webhooks.Guard{AllowPrivate: cfg.WebhookAllowPrivate}
 	gwOpts := gateways.Options{Metrics: m, Trace: tracing.Enabled()}
 	if gwOpts.Trace {
@@ -129,6 +137,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		Mount:          mount,
 		Metrics:        m,
 		WebhookGuard:   guard,
+		APIKeyCacheTTL: cfg.APIKeyCacheTTL,
 	})
 	var root http.Handler = handler
 	if gwOpts.Trace {

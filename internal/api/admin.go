@@ -144,6 +144,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
+	s.apiKeys.forget(k.ID) // other replicas: within the cache's TTL
 	writeJSON(w, http.StatusOK, toAPIKeyJSON(k))
 }
 

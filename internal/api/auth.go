@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/billingd/billingd/internal/billing"
 )
@@ -54,7 +56,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			renderError(w, r, &billing.Error{Code: billing.EUnauthorized, Reason: "api_key_invalid", Message: "invalid API key"})
 			return
 		}
-		key, err := s.store.Authenticate(r.Context(), token)
+		key, err := s.apiKeys.authenticate(r.Context(), token, s.store.Authenticate)
 		if err != nil {
 			renderError(w, r, err)
 			return
@@ -62,6 +64,87 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		p := principal{MerchantID: key.MerchantID, Mode: key.Mode, KeyID: key.ID, Kind: key.Kind}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// keyCache remembers the keys that authenticated, by the SHA-256 of the key,
+// for a short TTL (BILLINGD_API_KEY_CACHE_TTL), so a merchant sending
+// hundreds of requests a second costs one database lookup per key per TTL
+// instead of one per request.
+//
+// The price is revocation: a revoked key keeps working until its entry
+// expires — at most the TTL — on every replica but the one whose operator
+// API revoked it, which forgets it at once. Unknown and revoked keys are
+// never cached: each attempt with one is looked up. A nil *keyCache (TTL 0)
+// looks every request up.
+type keyCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]cachedKey
+}
+
+type cachedKey struct {
+	key     billing.APIKey
+	expires time.Time
+}
+
+// maxCachedKeys bounds the cache; only keys that authenticated get in, so
+// reaching it takes that many live keys in one TTL.
+const maxCachedKeys = 10_000
+
+func newKeyCache(ttl time.Duration) *keyCache {
+	if ttl <= 0 {
+		return nil
+	}
+	return &keyCache{ttl: ttl, now: time.Now, m: map[[sha256.Size]byte]cachedKey{}}
+}
+
+// authenticate returns the key token is, from the cache or from lookup.
+func (c *keyCache) authenticate(ctx context.Context, token string, lookup func(context.Context, string) (billing.APIKey, error)) (billing.APIKey, error) {
+	if c == nil {
+		return lookup(ctx, token)
+	}
+	hash := sha256.Sum256([]byte(token))
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.m[hash]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.key, nil
+	}
+	key, err := lookup(ctx, token)
+	if err != nil {
+		return key, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedKeys {
+		for h, e := range c.m {
+			if !now.Before(e.expires) {
+				delete(c.m, h)
+			}
+		}
+		if len(c.m) >= maxCachedKeys {
+			clear(c.m)
+		}
+	}
+	c.m[hash] = cachedKey{key: key, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return key, nil
+}
+
+// forget drops a key (by id) at once: this replica revoked it.
+func (c *keyCache) forget(keyID string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.key.ID == keyID {
+			delete(c.m, h)
+		}
+	}
 }
 
 // secretOnly refuses publishable keys: they live in browsers and apps and

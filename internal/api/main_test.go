@@ -59,6 +59,8 @@ type bundleOpts struct {
 	// webhookClient sends webhook deliveries (nil: webhooks.NewClient
 	// with the guard lifted, so httptest receivers on loopback work).
 	webhookClient *http.Client
+	// apiKeyCacheTTL remembers authenticated keys (0: every request looks its key up).
+	apiKeyCacheTTL time.Duration
 }
 
 func setup(t testing.TB) *testBundle { return setupWith(t, bundleOpts{}) }
@@ -100,21 +102,22 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		})
 	}
 	handler = New(Options{
-		Store:         st,
-		Admin:         admin.New(st, srv.URL),
-		Gateways:      gw,
-		Payments:      pay,
-		Subscriptions: subs,
-		TestClock:     testclock.New(clk, sb, pay, subs),
-		Identity:      identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
-		Sandbox:       sb,
-		Logger:        zerolog.New(logs).Level(zerolog.DebugLevel),
-		AdminToken:    testAdminToken,
-		MaxBodyBytes:  o.maxBodyBytes,
-		RateLimit:     o.rateLimit,
-		Mount:         o.mount,
-		Metrics:       m,
-		WebhookGuard:  webhooks.Guard{AllowPrivate: true},
+		Store:          st,
+		Admin:          admin.New(st, srv.URL),
+		Gateways:       gw,
+		Payments:       pay,
+		Subscriptions:  subs,
+		TestClock:      testclock.New(clk, sb, pay, subs),
+		Identity:       identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
+		Sandbox:        sb,
+		Logger:         zerolog.New(logs).Level(zerolog.DebugLevel),
+		AdminToken:     testAdminToken,
+		MaxBodyBytes:   o.maxBodyBytes,
+		RateLimit:      o.rateLimit,
+		Mount:          o.mount,
+		Metrics:        m,
+		WebhookGuard:   webhooks.Guard{AllowPrivate: true},
+		APIKeyCacheTTL: o.apiKeyCacheTTL,
 	})
 	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, subscriptions: subs, gateways: gw, queue: queue, metrics: m,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}

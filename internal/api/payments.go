@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -13,8 +14,8 @@ import (
 )
 
 func idempotencyOf(r *http.Request) payments.Idempotency {
-	key, point, _ := idempotencyKeyFrom(r.Context())
-	return payments.Idempotency{Key: key, RecoveryPoint: point}
+	key, point, pending, _ := idempotencyKeyFrom(r.Context())
+	return payments.Idempotency{Key: key, RecoveryPoint: point, Claim: pending}
 }
 
 // createPayment charges a billing key: 201 paid, 202 unknown (the PG's
@@ -27,6 +28,10 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.payments.Charge(r.Context(), caller(r), in, idempotencyOf(r))
+	if errors.Is(err, store.ErrIdempotencyKeyExists) {
+		idempotencyKeyTaken(r) // nothing was done: the key decides (idempotentCharge)
+		return
+	}
 	if err != nil {
 		renderError(w, r, err)
 		return

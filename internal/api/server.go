@@ -47,6 +47,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// WebhookGuard checks merchants' webhook endpoint URLs.
 	WebhookGuard webhooks.Guard
+	// APIKeyCacheTTL is how long an authenticated API key is remembered
+	// (auth.go); 0 looks every request's key up.
+	APIKeyCacheTTL time.Duration
 }
 
 // Server is billingd's HTTP handler.
@@ -63,12 +66,14 @@ type Server struct {
 
 	webhookGuard   webhooks.Guard
 	metricsHandler http.Handler
+	apiKeys        *keyCache
 }
 
 // New builds the router.
 func New(o Options) *Server {
 	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, payments: o.Payments, subscriptions: o.Subscriptions, testClock: o.TestClock, identity: o.Identity, adminToken: o.AdminToken}
 	s.webhookGuard, s.metricsHandler = o.WebhookGuard, o.Metrics.Handler()
+	s.apiKeys = newKeyCache(o.APIKeyCacheTTL)
 	r := chi.NewRouter()
 	// Outermost: Server-Timing must wrap every writer below it (the
 	// idempotency recorder's included), and the route pattern is read
@@ -119,10 +124,11 @@ func New(o Options) *Server {
 		})
 		// Money moves: an Idempotency-Key is required.
 		r.Group(func(r chi.Router) {
-			r.Use(secretOnly, s.idempotent(true))
-			r.Post("/payments", s.createPayment)
-			r.Post("/payments/{id}/cancel", s.refundPayment)
-			r.Post("/subscriptions", s.createSubscription)
+			r.Use(secretOnly)
+			// A charge claims its key with its payment row (idempotency.go).
+			r.With(s.idempotentCharge).Post("/payments", s.createPayment)
+			r.With(s.idempotent(true)).Post("/payments/{id}/cancel", s.refundPayment)
+			r.With(s.idempotent(true)).Post("/subscriptions", s.createSubscription)
 		})
 		// Client-side: publishable keys too (with the registration's
 		// client_secret), and browsers may call them (CORS).

@@ -65,11 +65,23 @@ type Config struct {
 	// WebhookAllowPrivate lets webhook deliveries reach private, loopback
 	// and link-local addresses: for development and tests only.
 	WebhookAllowPrivate bool `split_words:"true" default:"false"`
+	// APIKeyCacheTTL is how long an authenticated API key is remembered
+	// before it is looked up again: a revoked key keeps working that long
+	// on replicas other than the one that revoked it. 0 looks every
+	// request's key up.
+	APIKeyCacheTTL time.Duration `split_words:"true" default:"5s"`
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on its own
+	// listener. It is unauthenticated: bind it to loopback or a private
+	// interface, never the public one.
+	DebugAddr string `split_words:"true"`
 }
 
 // MinEventRetention is the shortest event retention allowed: the events
 // API promises 30 days.
 const MinEventRetention = 30 * 24 * time.Hour
+
+// MaxAPIKeyCacheTTL bounds how long a revoked API key may keep working.
+const MaxAPIKeyCacheTTL = time.Minute
 
 // Prefix is the environment prefix of every setting.
 const Prefix = "BILLINGD"
@@ -121,6 +133,14 @@ func (c Config) check() error {
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
 			return fmt.Errorf("BILLINGD_TRUSTED_PROXIES must be CIDR ranges such as 10.0.0.0/8 (got %q)", cidr)
+		}
+	}
+	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > MaxAPIKeyCacheTTL {
+		return fmt.Errorf("BILLINGD_API_KEY_CACHE_TTL must be from 0 (off) to %s: revoked keys work that long (got %s)", MaxAPIKeyCacheTTL, c.APIKeyCacheTTL)
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			return fmt.Errorf("BILLINGD_DEBUG_ADDR must be host:port such as 127.0.0.1:6060 (got %q)", c.DebugAddr)
 		}
 	}
 	if c.PublicBaseURL != "" {

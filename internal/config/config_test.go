@@ -22,6 +22,10 @@ func TestLoadDefaults(t *testing.T) {
 	if c.EventRetention != 30*24*time.Hour || c.WebhookAllowPrivate {
 		t.Fatalf("webhook defaults: retention %s, allow private %v", c.EventRetention, c.WebhookAllowPrivate)
 	}
+	// Authenticated keys are remembered briefly; the profiler is off.
+	if c.APIKeyCacheTTL != 5*time.Second || c.DebugAddr != "" {
+		t.Fatalf("API key cache TTL %s, debug addr %q", c.APIKeyCacheTTL, c.DebugAddr)
+	}
 }
 
 func TestLoadNamesTheBadVariable(t *testing.T) {
@@ -44,6 +48,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"BILLINGD_EVENT_RETENTION", "24h", "BILLINGD_EVENT_RETENTION"},
 		{"BILLINGD_EVENT_RETENTION", "forever", "BILLINGD_EVENT_RETENTION"},
 		{"BILLINGD_WEBHOOK_ALLOW_PRIVATE", "maybe", "BILLINGD_WEBHOOK_ALLOW_PRIVATE"},
+		{"BILLINGD_DEBUG_ADDR", "6060", "BILLINGD_DEBUG_ADDR"},
+		{"BILLINGD_API_KEY_CACHE_TTL", "1h", "BILLINGD_API_KEY_CACHE_TTL"},
+		{"BILLINGD_API_KEY_CACHE_TTL", "-1s", "BILLINGD_API_KEY_CACHE_TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {

@@ -36,6 +36,10 @@ type ChargeInput struct {
 type Idempotency struct {
 	Key           store.IdempotencyKey
 	RecoveryPoint string
+	// Claim, when set, means the key is not claimed yet: the statement that
+	// creates the payment claims it (store.PendingClaim), or fails with
+	// store.ErrIdempotencyKeyExists having done nothing.
+	Claim *store.PendingClaim
 }
 
 const recoveryPaymentPrefix = "payment:"
@@ -54,11 +58,7 @@ func (s *Service) Charge(ctx context.Context, c Caller, in ChargeInput, idem Ide
 	if err := validateCharge(in); err != nil {
 		return billing.Payment{}, err
 	}
-	key, customer, err := s.chargeableKey(ctx, c, in)
-	if err != nil {
-		return billing.Payment{}, err
-	}
-	p, err := s.plan(ctx, c, key, customer)
+	p, err := s.planCharge(ctx, c, in)
 	if err != nil {
 		return billing.Payment{}, err
 	}
@@ -89,6 +89,10 @@ func (s *Service) plan(ctx context.Context, c Caller, key billing.BillingKey, cu
 	if err != nil {
 		return planned{}, err
 	}
+	return planOf(c, key, customer, account), nil
+}
+
+func planOf(c Caller, key billing.BillingKey, customer billing.Customer, account billing.ProviderAccount) planned {
 	return planned{
 		Payment: billing.Payment{
 			ID: billing.NewID(billing.PrefixPayment), MerchantID: c.MerchantID, Mode: c.Mode,
@@ -96,7 +100,39 @@ func (s *Service) plan(ctx context.Context, c Caller, key billing.BillingKey, cu
 			Currency: "KRW", Status: billing.PaymentProcessing,
 		},
 		key: key, customer: customer, account: account,
-	}, nil
+	}
+}
+
+// planCharge finds the key to charge with its customer and account, as
+// chargeableKey and plan do, but in one round trip when all three are
+// there; when one is missing, they say which.
+func (s *Service) planCharge(ctx context.Context, c Caller, in ChargeInput) (planned, error) {
+	keyID, customerID := in.BillingKeyID, ""
+	switch {
+	case keyID != "" && !billing.ValidID(billing.PrefixBillingKey, keyID):
+		return planned{}, billing.Invalid("billing_key_id", "no such billing key: %q", keyID)
+	case keyID == "" && in.CustomerID != "" && !billing.ValidID(billing.PrefixCustomer, in.CustomerID):
+		return planned{}, billing.Invalid("customer_id", "no such customer: %q", in.CustomerID)
+	case keyID == "":
+		customerID = in.CustomerID
+	}
+	if keyID != "" || customerID != "" {
+		t, ok, err := s.store.FindChargeTarget(ctx, c.MerchantID, c.Mode, keyID, customerID)
+		if err != nil {
+			return planned{}, err
+		}
+		if ok {
+			if err := checkChargeable(in, t.Key); err != nil {
+				return planned{}, err
+			}
+			return planOf(c, t.Key, t.Customer, t.Account), nil
+		}
+	}
+	key, customer, err := s.chargeableKey(ctx, c, in)
+	if err != nil {
+		return planned{}, err
+	}
+	return s.plan(ctx, c, key, customer)
 }
 
 // chargeNow makes a planned payment: stored first (processing), then the
@@ -137,20 +173,19 @@ func (s *Service) chargeNow(ctx context.Context, pl planned, idem Idempotency) (
 // createPayment stores a planned payment, with the request's recovery
 // point and the plan's own step, in one transaction.
 func (s *Service) createPayment(ctx context.Context, pl planned, p billing.Payment, idem Idempotency) (billing.Payment, error) {
+	progress := store.Progress{Key: idem.Key, Point: recoveryPaymentPrefix + p.ID, Claim: idem.Claim}
+	if pl.inTx == nil {
+		// The payment, the recovery point and (for a new key) the claim in
+		// one statement: its own transaction, one round trip.
+		return s.store.CreatePaymentAt(ctx, nil, p, progress)
+	}
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		if pl.inTx != nil {
-			if err := pl.inTx(ctx, tx); err != nil {
-				return err
-			}
-		}
-		var err error
-		if p, err = s.store.CreatePayment(ctx, tx, p); err != nil {
+		if err := pl.inTx(ctx, tx); err != nil {
 			return err
 		}
-		if idem.Key.Key != "" {
-			return store.SetRecoveryPoint(ctx, tx, idem.Key, recoveryPaymentPrefix+p.ID)
-		}
-		return nil
+		var err error
+		p, err = s.store.CreatePaymentAt(ctx, tx, p, progress)
+		return err
 	})
 	return p, err
 }
@@ -220,13 +255,11 @@ func (s *Service) resume(ctx context.Context, c Caller, id string) (billing.Paym
 // stands.
 func (s *Service) settle(ctx context.Context, id string, o billing.Outcome) (billing.Payment, error) {
 	var p billing.Payment
-	err := s.withTx(ctx, func(tx pgx.Tx) error {
-		updated, changed, err := s.store.SettlePayment(ctx, tx, id, o)
-		if err != nil {
-			return err
-		}
+	// The transaction begins with the update itself (one round trip).
+	err := s.store.SettlePaymentTx(ctx, id, o, func(tx pgx.Tx, updated billing.Payment, changed bool) error {
 		if !changed {
 			// Someone else (a webhook, the reconciler) settled it first.
+			var err error
 			p, err = s.store.LockPayment(ctx, tx, id)
 			return err
 		}
@@ -282,9 +315,6 @@ func (s *Service) chargeableKey(ctx context.Context, c Caller, in ChargeInput) (
 		if billing.ErrorCode(err) == billing.ENotFound {
 			return key, billing.Customer{}, billing.Invalid("billing_key_id", "no such billing key: %q", in.BillingKeyID)
 		}
-		if err == nil && in.CustomerID != "" && key.CustomerID != in.CustomerID {
-			return key, billing.Customer{}, billing.Invalid("billing_key_id", "billing key %s belongs to another customer", key.ID)
-		}
 	case in.CustomerID != "":
 		if !billing.ValidID(billing.PrefixCustomer, in.CustomerID) {
 			return key, billing.Customer{}, billing.Invalid("customer_id", "no such customer: %q", in.CustomerID)
@@ -296,15 +326,27 @@ func (s *Service) chargeableKey(ctx context.Context, c Caller, in ChargeInput) (
 	if err != nil {
 		return key, billing.Customer{}, err
 	}
-	if key.Status != billing.KeyActive {
-		return key, billing.Customer{}, &billing.Error{Code: billing.EInvalid, Reason: "billing_key_not_active", Param: "billing_key_id",
-			Message: fmt.Sprintf("billing key %s is %s; only active keys can be charged", key.ID, key.Status)}
+	if err := checkChargeable(in, key); err != nil {
+		return key, billing.Customer{}, err
 	}
 	customer, err := s.store.GetCustomer(ctx, c.MerchantID, c.Mode, key.CustomerID)
 	if billing.ErrorCode(err) == billing.ENotFound {
 		return key, customer, billing.Invalid("customer_id", "the billing key's customer was deleted")
 	}
 	return key, customer, err
+}
+
+// checkChargeable refuses a key that is not active, or that is not the
+// named customer's.
+func checkChargeable(in ChargeInput, key billing.BillingKey) error {
+	if in.BillingKeyID != "" && in.CustomerID != "" && key.CustomerID != in.CustomerID {
+		return billing.Invalid("billing_key_id", "billing key %s belongs to another customer", key.ID)
+	}
+	if key.Status != billing.KeyActive {
+		return &billing.Error{Code: billing.EInvalid, Reason: "billing_key_not_active", Param: "billing_key_id",
+			Message: fmt.Sprintf("billing key %s is %s; only active keys can be charged", key.ID, key.Status)}
+	}
+	return nil
 }
 
 func validateCharge(in ChargeInput) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -23,6 +24,12 @@ type Options struct {
 
 	// Log receives the output of initdb and of the server. Nil discards it.
 	Log io.Writer
+
+	// Settings are extra server settings as "name=value", each passed as
+	// "-c name=value" after billingd's defaults, so they can override them
+	// (e.g. "synchronous_commit=on", or
+	// "shared_preload_libraries=pg_stat_statements" for the benchmark).
+	Settings []string
 }
 
 // Cluster is a running server started by Start. Its methods are safe for
@@ -78,7 +85,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 
-	srv, port, err := startServer(ctx, bin, dataDir, scratch, opts.DataDir != "", owner, log)
+	for _, kv := range opts.Settings {
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return nil, fmt.Errorf("pgcluster: setting %q is not name=value", kv)
+		}
+	}
+	srv, port, err := startServer(ctx, bin, dataDir, scratch, opts.DataDir != "", owner, log, opts.Settings...)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,20 @@ func TestStart(t *testing.T) {
 		requireGone(t, c.scratch)
 	})
 
+	t.Run("SettingsOverrideDefaults", func(t *testing.T) {
+		t.Parallel()
+		c := mustStart(t, Options{Settings: []string{"synchronous_commit=on", "work_mem=8MB"}})
+		if got := queryString(t, c.URL(), "SHOW synchronous_commit"); got != "on" {
+			t.Errorf("synchronous_commit = %q, want on", got)
+		}
+		if got := queryString(t, c.URL(), "SHOW work_mem"); got != "8MB" {
+			t.Errorf("work_mem = %q, want 8MB", got)
+		}
+		if _, err := Start(t.Context(), Options{Settings: []string{"no-equals-sign"}}); err == nil {
+			t.Error("a setting without = was accepted")
+		}
+	})
+
 	t.Run("PersistentDataDirIsReused", func(t *testing.T) {
 		t.Parallel()
 		dataDir := persistentDataDir(t)

@@ -38,7 +38,7 @@ type server struct {
 
 // startServer starts postgres on a free port and waits until it answers a
 // query.
-func startServer(ctx context.Context, bin, dataDir, sockDir string, persistent bool, owner *runAs, log io.Writer) (*server, int, error) {
+func startServer(ctx context.Context, bin, dataDir, sockDir string, persistent bool, owner *runAs, log io.Writer, settings ...string) (*server, int, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, startTimeout,
 		fmt.Errorf("not accepting connections after %s", startTimeout))
 	defer cancel()
@@ -47,7 +47,7 @@ func startServer(ctx context.Context, bin, dataDir, sockDir string, persistent b
 		if err != nil {
 			return nil, 0, err
 		}
-		s, err := launch(bin, dataDir, sockDir, port, persistent, owner, log)
+		s, err := launch(bin, dataDir, sockDir, port, persistent, owner, log, settings...)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -74,7 +74,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func launch(bin, dataDir, sockDir string, port int, persistent bool, owner *runAs, log io.Writer) (*server, error) {
+// settings ("name=value") are passed last, so they override the defaults.
+func launch(bin, dataDir, sockDir string, port int, persistent bool, owner *runAs, log io.Writer, settings ...string) (*server, error) {
 	args := []string{
 		"-D", dataDir,
 		"-c", "listen_addresses=127.0.0.1",
@@ -96,6 +97,9 @@ func launch(bin, dataDir, sockDir string, port int, persistent bool, owner *runA
 		// last commits of a persistent one; with fsync off, a synchronous
 		// commit costs only a write(2).
 		args = append(args, "-c", "synchronous_commit=off")
+	}
+	for _, kv := range settings {
+		args = append(args, "-c", kv)
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.Dir = sockDir // see initdb

@@ -20,11 +20,16 @@ const billingKeyFrom = ` FROM billing_keys k JOIN customers c ON c.id = k.custom
 
 func scanBillingKey(row pgx.Row) (billing.BillingKey, error) {
 	var k billing.BillingKey
-	err := row.Scan(&k.ID, &k.MerchantID, &k.Mode, &k.CustomerID, &k.ProviderAccountID, &k.Provider, &k.PG, &k.Method,
+	err := row.Scan(billingKeyDest(&k)...)
+	return k, err
+}
+
+// billingKeyDest is where billingKeyColumns scan to.
+func billingKeyDest(k *billing.BillingKey) []any {
+	return []any{&k.ID, &k.MerchantID, &k.Mode, &k.CustomerID, &k.ProviderAccountID, &k.Provider, &k.PG, &k.Method,
 		&k.Status, &k.Alias, &k.ProviderKey, &k.ClientSecretHash, &k.CardName, &k.CardNumber, &k.CardType,
 		&k.FailureCode, &k.FailureMessage, &k.IsDefault,
-		&k.ExpiresAt, &k.CreatedAt, &k.UpdatedAt, &k.ActivatedAt, &k.DeletedAt)
-	return k, err
+		&k.ExpiresAt, &k.CreatedAt, &k.UpdatedAt, &k.ActivatedAt, &k.DeletedAt}
 }
 
 // CreateBillingKey stores a new (pending or about to be active) key.

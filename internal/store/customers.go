@@ -14,21 +14,34 @@ import (
 const customerColumns = `id, merchant_id, mode, external_id, name, email, phone, birth, gender, metadata, verified_at, created_at, updated_at`
 
 func scanCustomer(row pgx.Row) (billing.Customer, error) {
-	var (
-		c      billing.Customer
-		birth  *time.Time
-		gender *string
-	)
-	err := row.Scan(&c.ID, &c.MerchantID, &c.Mode, &c.ExternalID, &c.Name, &c.Email, &c.Phone,
-		&birth, &gender, &c.Metadata, &c.VerifiedAt, &c.CreatedAt, &c.UpdatedAt)
-	if birth != nil {
-		c.Birth = &billing.Date{Time: *birth}
+	var c customerRow
+	err := row.Scan(c.dest()...)
+	return c.customer(), err
+}
+
+// customerRow is where customerColumns scan to.
+type customerRow struct {
+	c      billing.Customer
+	birth  *time.Time
+	gender *string
+}
+
+func (r *customerRow) dest() []any {
+	c := &r.c
+	return []any{&c.ID, &c.MerchantID, &c.Mode, &c.ExternalID, &c.Name, &c.Email, &c.Phone,
+		&r.birth, &r.gender, &c.Metadata, &c.VerifiedAt, &c.CreatedAt, &c.UpdatedAt}
+}
+
+func (r *customerRow) customer() billing.Customer {
+	c := r.c
+	if r.birth != nil {
+		c.Birth = &billing.Date{Time: *r.birth}
 	}
-	if gender != nil {
-		g := billing.Gender(*gender)
+	if r.gender != nil {
+		g := billing.Gender(*r.gender)
 		c.Gender = &g
 	}
-	return c, err
+	return c
 }
 
 func customerArgs(c billing.Customer) []any {

@@ -15,14 +15,32 @@ import (
 // InsertEvent writes an event in the transaction that made the change it
 // records: the outbox, so no change goes unannounced and no announcement is
 // of a change that rolled back.
+//
+// The insert and the fan-out's endpoint lookup go to the server together,
+// one round trip; deliveries, when an endpoint matches, are one more.
 func (s *Store) InsertEvent(ctx context.Context, tx pgx.Tx, e billing.Event) error {
-	_, err := tx.Exec(ctx, `INSERT INTO events (id, merchant_id, mode, type, object_type, object_id, data)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO events (id, merchant_id, mode, type, object_type, object_id, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.ID, e.MerchantID, e.Mode, e.Type, e.ObjectType, e.ObjectID, e.Data)
-	if err != nil {
+	b.Queue(matchingEndpoints, e.MerchantID, e.Mode, e.Type)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return fmt.Errorf("insert event %s: %w", e.Type, err)
 	}
+	rows, err := br.Query()
+	var endpoints []string
+	if err == nil {
+		endpoints, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("endpoints for event %s: %w", e.ID, err)
+	}
 	// The webhook fan-out joins the same transaction (webhook_deliveries.go).
-	return s.fanOut(ctx, tx, e)
+	return s.createDeliveries(ctx, tx, e, endpoints)
 }
 
 // EventsFor lists the events of one object, oldest first.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,37 +59,39 @@ type Claim struct {
 // A lock older than staleAfter belongs to a run that died (its process was
 // killed); the new request takes it over and resumes from the recovery point.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r IdempotentRequest, staleAfter time.Duration) (Claim, error) {
-	var claim Claim
-	err := s.WithTx(ctx, func(tx pgx.Tx) error {
-		// Insert-or-nothing first: of many concurrent first requests exactly
-		// one inserts; the rest wait on its row lock below and then see it.
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO idempotency_keys (merchant_id, mode, key, fingerprint, method, path, locked_at)
-			VALUES ($1, $2, $3, $4, $5, $6, now())
-			ON CONFLICT (merchant_id, mode, key) DO NOTHING`,
-			k.MerchantID, k.Mode, k.Key, r.Fingerprint, r.Method, r.Path)
-		if err != nil {
-			return fmt.Errorf("claim idempotency key: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			claim = Claim{Outcome: ClaimAcquired, RecoveryPoint: "started"}
-			return nil
-		}
+	// Insert-or-nothing first, as one statement (its own transaction, one
+	// round trip): a new key — nearly every request — is claimed by it. Of
+	// many concurrent first requests exactly one inserts; the others wait
+	// on its row until it commits, then insert nothing and read it below.
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO idempotency_keys (merchant_id, mode, key, fingerprint, method, path, locked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now())
+		ON CONFLICT (merchant_id, mode, key) DO NOTHING`,
+		k.MerchantID, k.Mode, k.Key, r.Fingerprint, r.Method, r.Path)
+	if err != nil {
+		return Claim{}, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return Claim{Outcome: ClaimAcquired, RecoveryPoint: "started"}, nil
+	}
 
+	// The key exists: decide under its row lock.
+	var claim Claim
+	err = s.WithTx(ctx, func(tx pgx.Tx) error {
 		var (
 			fingerprint []byte
 			status      *int
 			stale       bool
 			locked      bool
 		)
-		err = tx.QueryRow(ctx, `
+		err := tx.QueryRow(ctx, `
 			SELECT fingerprint, recovery_point, response_status, response_body,
 				locked_at IS NOT NULL, coalesce(locked_at < now() - $4::interval, false)
 			FROM idempotency_keys WHERE merchant_id = $1 AND mode = $2 AND key = $3
 			FOR UPDATE`, k.MerchantID, k.Mode, k.Key, staleAfter).
 			Scan(&fingerprint, &claim.RecoveryPoint, &status, &claim.ResponseBody, &locked, &stale)
 		if errors.Is(err, pgx.ErrNoRows) {
-			// Deleted between our insert and select (a cleanup, or a
+			// Deleted between our insert and this select (a cleanup, or a
 			// validation failure forgetting it): the client may retry.
 			claim.Outcome = ClaimInFlight
 			return nil
@@ -113,6 +116,25 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r Ide
 	})
 	return claim, err
 }
+
+// PendingClaim is a request whose key is claimed by the statement that
+// starts its work instead of by ClaimIdempotencyKey beforehand: a charge
+// claims its key in the statement that creates its payment (see
+// CreatePaymentAt), a round trip and a transaction less. When the key
+// exists already, that statement writes nothing and fails with
+// ErrIdempotencyKeyExists: the request must then go through
+// ClaimIdempotencyKey (replay, 409, 422, or a resumed run).
+type PendingClaim struct {
+	Request IdempotentRequest
+	claimed atomic.Bool
+}
+
+// Claimed reports whether the key was claimed for the request: until it
+// is, the request owns nothing to settle.
+func (c *PendingClaim) Claimed() bool { return c != nil && c.claimed.Load() }
+
+// ErrIdempotencyKeyExists: a PendingClaim found its key taken.
+var ErrIdempotencyKeyExists = errors.New("store: the idempotency key exists")
 
 // SetRecoveryPoint records progress of the request holding the key, inside
 // the caller's transaction so it commits with the work it describes.

@@ -29,26 +29,82 @@ func scanPayment(row pgx.Row) (billing.Payment, error) {
 // CreatePayment inserts a payment (processing, or scheduled) and returns it
 // as stored.
 func (s *Store) CreatePayment(ctx context.Context, tx pgx.Tx, p billing.Payment) (billing.Payment, error) {
+	return s.CreatePaymentAt(ctx, tx, p, Progress{})
+}
+
+// Progress is what creating a payment does to the idempotency key of the
+// request that creates it: it moves the key's recovery point to Point
+// and, with Claim, claims the key first.
+type Progress struct {
+	Key   IdempotencyKey // none: no key
+	Point string
+	Claim *PendingClaim
+}
+
+// CreatePaymentAt inserts a payment and moves its request's idempotency key
+// (see Progress) in the same statement, so all of it happens or none. With
+// tx nil the statement is its own transaction: a charge's first phase in
+// one round trip. When pr.Claim finds the key taken, nothing is written
+// and the error is ErrIdempotencyKeyExists.
+func (s *Store) CreatePaymentAt(ctx context.Context, tx pgx.Tx, p billing.Payment, pr Progress) (billing.Payment, error) {
 	metadata := p.Metadata
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
-	created, err := scanPayment(tx.QueryRow(ctx, `
-		INSERT INTO payments (id, merchant_id, mode, customer_id, billing_key_id, provider_account_id, provider,
-			amount, tax_free, currency, order_name, status, metadata, scheduled_at, subscription_id, period, period_start)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-		RETURNING `+paymentColumns,
-		p.ID, p.MerchantID, p.Mode, p.CustomerID, p.BillingKeyID, p.ProviderAccountID, p.Provider,
+	args := []any{p.ID, p.MerchantID, p.Mode, p.CustomerID, p.BillingKeyID, p.ProviderAccountID, p.Provider,
 		p.Amount, p.TaxFree, p.Currency, p.OrderName, p.Status, metadata, p.ScheduledAt,
-		p.SubscriptionID, p.Period, p.PeriodStart))
+		p.SubscriptionID, p.Period, p.PeriodStart}
+	k := pr.Key
+	var sql string
+	switch {
+	case k.Key == "":
+		sql = insertPayment + ` VALUES ` + paymentValues + ` RETURNING ` + paymentColumns
+	case pr.Claim == nil:
+		// A data-modifying WITH runs whether or not the query reads it.
+		sql = `WITH created AS (` + insertPayment + ` VALUES ` + paymentValues + ` RETURNING ` + paymentColumns + `),
+			progress AS (UPDATE idempotency_keys SET recovery_point = $18
+				WHERE merchant_id = $19 AND mode = $20 AND key = $21)
+			SELECT ` + paymentColumns + ` FROM created`
+		args = append(args, pr.Point, k.MerchantID, k.Mode, k.Key)
+	default:
+		// The claim, as ClaimIdempotencyKey's first statement does it, with
+		// the recovery point already moved; the payment only if it claimed.
+		r := pr.Claim.Request
+		sql = `WITH claim AS (
+				INSERT INTO idempotency_keys (merchant_id, mode, key, fingerprint, method, path, locked_at, recovery_point)
+				VALUES ($19, $20, $21, $22, $23, $24, now(), $18)
+				ON CONFLICT (merchant_id, mode, key) DO NOTHING
+				RETURNING 1),
+			created AS (` + insertPayment + ` SELECT ` + paymentValues[1:len(paymentValues)-1] + `
+				WHERE EXISTS (SELECT FROM claim) RETURNING ` + paymentColumns + `)
+			SELECT ` + paymentColumns + ` FROM created`
+		args = append(args, pr.Point, k.MerchantID, k.Mode, k.Key, r.Fingerprint, r.Method, r.Path)
+	}
+	var q querier = s.pool
+	if tx != nil {
+		q = tx
+	}
+	created, err := scanPayment(q.QueryRow(ctx, sql, args...))
 	if constraint, ok := uniqueViolation(err); ok && constraint == "payments_one_per_period" {
 		return p, ErrPeriodTaken
+	}
+	if pr.Claim != nil && errors.Is(err, pgx.ErrNoRows) {
+		return p, ErrIdempotencyKeyExists
 	}
 	if err != nil {
 		return p, fmt.Errorf("create payment: %w", err)
 	}
+	if pr.Claim != nil {
+		pr.Claim.claimed.Store(true)
+	}
 	return created, nil
 }
+
+const (
+	insertPayment = `INSERT INTO payments (id, merchant_id, mode, customer_id, billing_key_id, provider_account_id, provider,
+		amount, tax_free, currency, order_name, status, metadata, scheduled_at, subscription_id, period, period_start)`
+	paymentValues = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+)
 
 // ErrPeriodTaken means the subscription period already has a live payment:
 // the schema's guarantee that no period is billed twice.
@@ -98,9 +154,37 @@ func (s *Store) LockPayment(ctx context.Context, tx pgx.Tx, id string) (billing.
 // billing.SettleFrom): a late or repeated answer never moves a payment
 // backwards. It reports whether anything changed.
 func (s *Store) SettlePayment(ctx context.Context, tx pgx.Tx, id string, o billing.Outcome) (billing.Payment, bool, error) {
+	sql, args, err := settlePayment(id, o)
+	if err != nil {
+		return billing.Payment{}, false, err
+	}
+	return settledPayment(id, tx.QueryRow(ctx, sql, args...))
+}
+
+// SettlePaymentTx is SettlePayment in a transaction of its own that then
+// runs fn with the payment as it now stands and whether it changed (when
+// not, fn may lock it to read it). BEGIN and the update reach the server
+// together: a charge's second phase costs a round trip less.
+func (s *Store) SettlePaymentTx(ctx context.Context, id string, o billing.Outcome, fn func(tx pgx.Tx, p billing.Payment, changed bool) error) error {
+	sql, args, err := settlePayment(id, o)
+	if err != nil {
+		return err
+	}
+	var (
+		p       billing.Payment
+		changed bool
+	)
+	return s.withTxFrom(ctx, sql, args, func(row pgx.Row) error {
+		p, changed, err = settledPayment(id, row)
+		return err
+	}, func(tx pgx.Tx) error { return fn(tx, p, changed) })
+}
+
+// settlePayment is the update of SettlePayment.
+func settlePayment(id string, o billing.Outcome) (string, []any, error) {
 	from := billing.SettleFrom(o.Status)
 	if len(from) == 0 {
-		return billing.Payment{}, false, fmt.Errorf("settle payment %s: %q is not an outcome", id, o.Status)
+		return "", nil, fmt.Errorf("settle payment %s: %q is not an outcome", id, o.Status)
 	}
 	var paidAt, failedAt *time.Time
 	switch o.Status {
@@ -109,7 +193,7 @@ func (s *Store) SettlePayment(ctx context.Context, tx pgx.Tx, id string, o billi
 	case billing.PaymentFailed:
 		failedAt = &o.At
 	}
-	p, err := scanPayment(tx.QueryRow(ctx, `
+	return `
 		UPDATE payments SET status = $2,
 			provider_payment_id = coalesce(nullif($3, ''), provider_payment_id),
 			pg = coalesce(nullif($4, ''), pg),
@@ -122,9 +206,14 @@ func (s *Store) SettlePayment(ctx context.Context, tx pgx.Tx, id string, o billi
 			failed_at = coalesce($11, failed_at),
 			updated_at = now()
 		WHERE id = $1 AND status = ANY($12)
-		RETURNING `+paymentColumns,
-		id, o.Status, o.ProviderPaymentID, o.PG, o.CardName, o.CardNumber, o.ReceiptURL, o.FailureCode, o.FailureMessage,
-		paidAt, failedAt, statusStrings(from)))
+		RETURNING ` + paymentColumns, []any{
+			id, o.Status, o.ProviderPaymentID, o.PG, o.CardName, o.CardNumber, o.ReceiptURL, o.FailureCode, o.FailureMessage,
+			paidAt, failedAt, statusStrings(from)}, nil
+}
+
+// settledPayment reads the update's answer: no row means no change.
+func settledPayment(id string, row pgx.Row) (billing.Payment, bool, error) {
+	p, err := scanPayment(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, false, nil
 	}

@@ -26,16 +26,30 @@ func (s *Store) seal(a billing.ProviderAccount) (keyID string, sealed []byte, er
 }
 
 func (s *Store) scanProviderAccount(row pgx.Row) (billing.ProviderAccount, error) {
-	var (
-		a      billing.ProviderAccount
-		sealed []byte
-		keyID  string
-	)
-	if err := row.Scan(&a.ID, &a.MerchantID, &a.Mode, &a.Provider, &sealed, &keyID,
-		&a.BaseURL, &a.Settings, &a.CreatedAt, &a.UpdatedAt); err != nil {
-		return a, err
+	var r accountRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return r.a, err
 	}
-	plain, err := s.keys.Open(keyID, sealed, []byte(a.ID))
+	return s.openAccount(r)
+}
+
+// accountRow is where providerAccountColumns scan to, credentials sealed.
+type accountRow struct {
+	a      billing.ProviderAccount
+	sealed []byte
+	keyID  string
+}
+
+func (r *accountRow) dest() []any {
+	a := &r.a
+	return []any{&a.ID, &a.MerchantID, &a.Mode, &a.Provider, &r.sealed, &r.keyID,
+		&a.BaseURL, &a.Settings, &a.CreatedAt, &a.UpdatedAt}
+}
+
+// openAccount opens a scanned account's credentials.
+func (s *Store) openAccount(r accountRow) (billing.ProviderAccount, error) {
+	a := r.a
+	plain, err := s.keys.Open(r.keyID, r.sealed, []byte(a.ID))
 	if err != nil {
 		return a, fmt.Errorf("open credentials of %s: %w", a.ID, err)
 	}

@@ -17,6 +17,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	keys    *keyring.Keyring
 	enqueue DeliveryEnqueuer // see SetDeliveryEnqueuer
+	trips   *roundTrips      // nil unless Open configured the pool
 }
 
 // Open connects a pool to databaseURL and checks the connection. keys seals
@@ -30,6 +31,10 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, keys *keyring
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	trips := &roundTrips{}
+	if cfg.ConnConfig.Tracer == nil {
+		cfg.ConnConfig.Tracer = trips
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", err)
@@ -38,7 +43,7 @@ func Open(ctx context.Context, databaseURL string, maxConns int32, keys *keyring
 		pool.Close()
 		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &Store{pool: pool, keys: keys}, nil
+	return &Store{pool: pool, keys: keys, trips: trips}, nil
 }
 
 // New wraps an existing pool.
@@ -56,6 +61,39 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // WithTx runs fn in one transaction, committing when fn returns nil.
 func (s *Store) WithTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// withTxFrom is WithTx for a transaction whose first statement is known
+// up front: a query of at most one row, which scan reads (pgx.ErrNoRows
+// included). It goes to the server with BEGIN, one round trip for both;
+// then fn runs in the transaction, which commits when fn returns nil.
+func (s *Store) withTxFrom(ctx context.Context, sql string, args []any, scan func(pgx.Row) error, fn func(pgx.Tx) error) (err error) {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	// Like pgx.BeginFunc: whatever happens, the transaction ends here (a
+	// rollback after the commit is a no-op).
+	defer func() {
+		if rerr := tx.Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) && err == nil {
+			err = rerr
+		}
+	}()
+	_, err = br.Exec() // BEGIN
+	if err == nil {
+		err = scan(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // querier is what both the pool and a transaction offer, so a query function

@@ -48,21 +48,17 @@ const matchingEndpoints = `SELECT id FROM webhook_endpoints
 	  AND ('*' = ANY (enabled_events) OR $3 = ANY (enabled_events) OR split_part($3, '.', 1) || '.*' = ANY (enabled_events))
 	ORDER BY id`
 
-// fanOut creates the deliveries of a new event in its transaction.
-func (s *Store) fanOut(ctx context.Context, tx pgx.Tx, e billing.Event) error {
-	rows, err := tx.Query(ctx, matchingEndpoints, e.MerchantID, e.Mode, e.Type)
-	if err != nil {
-		return fmt.Errorf("endpoints for event %s: %w", e.ID, err)
-	}
-	endpoints, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(endpoints) == 0 {
-		return err
+// createDeliveries creates the deliveries of a new event to the endpoints
+// that match it (matchingEndpoints), in the event's transaction.
+func (s *Store) createDeliveries(ctx context.Context, tx pgx.Tx, e billing.Event, endpoints []string) error {
+	if len(endpoints) == 0 {
+		return nil
 	}
 	ids := make([]string, len(endpoints))
 	for i := range endpoints {
 		ids[i] = billing.NewID(billing.PrefixWebhookDelivery)
 	}
-	_, err = tx.Exec(ctx, `
+	_, err := tx.Exec(ctx, `
 		INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, mode, next_attempt_at, enqueued_at)
 		SELECT d.id, $1, d.endpoint_id, $2, $3, now(), CASE WHEN $6 THEN now() END
 		FROM unnest($4::text[], $5::text[]) AS d (id, endpoint_id)`,
