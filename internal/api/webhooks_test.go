@@ -143,8 +143,14 @@ func TestIamportWebhooks(t *testing.T) {
 		requireStatus(t, b.do(t, request{method: "POST", path: "/v1/payments/" + p.str("id") + "/cancel", auth: b.m.secret,
 			body: map[string]any{"reason": "x"}, header: map[string]string{"Idempotency-Key": "r"}}), http.StatusCreated)
 		// The original "paid" notification, delivered again late.
+		lookups := b.pgCalls("GET /payments/{imp_uid}")
 		b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid", "cancellation_id": "late"})
 		b.waitForOutcomes(t, 2)
+		// It names a payment already paid (then refunded) under that
+		// imp_uid: nothing to verify, no PG call.
+		if n := b.pgCalls("GET /payments/{imp_uid}") - lookups; n != 0 {
+			t.Fatalf("a paid hint about a known-paid payment cost %d PG lookups", n)
+		}
 		if got := b.paymentStatus(t, p.str("id")); got != "refunded" {
 			t.Fatalf("a late paid notification moved a refunded payment to %s", got)
 		}

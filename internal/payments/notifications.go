@@ -115,6 +115,13 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 		return err
 	}
 	providerID := notificationProviderID(n.Provider, n.Payload)
+	if known, ok := s.alreadyPaid(ctx, n, providerID); ok {
+		// A "paid" hint about a payment billingd already recorded as paid
+		// from the PG's own answer, under the same PG id, cannot move it:
+		// transitions only go forward. Asking the PG again would change
+		// nothing. Every other hint is verified.
+		return finish(NotificationNoChange, "already paid per the PG", known)
+	}
 	pgClient, err := s.gateways.For(account)
 	if err != nil {
 		return err
@@ -177,4 +184,24 @@ func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mo
 		g.Go(func() error { return s.ApplyNotification(gctx, id) })
 	}
 	return len(ids), g.Wait()
+}
+
+// alreadyPaid reports whether an Iamport "paid" notification names a
+// payment of its account that billingd already holds as paid (or later)
+// under the same imp_uid, and returns that payment's id.
+func (s *Service) alreadyPaid(ctx context.Context, n store.Notification, providerID string) (string, bool) {
+	status, _ := n.Payload["status"].(string)
+	orderID, _ := n.Payload["merchant_uid"].(string)
+	if n.Provider != providers.Iamport || status != "paid" || orderID == "" || providerID == "" {
+		return "", false
+	}
+	p, err := s.store.PaymentByID(ctx, orderID)
+	if err != nil || p.ProviderAccountID != n.ProviderAccountID || p.ProviderPaymentID == nil || *p.ProviderPaymentID != providerID {
+		return "", false
+	}
+	switch p.Status {
+	case billing.PaymentPaid, billing.PaymentPartiallyRefunded, billing.PaymentRefunded:
+		return p.ID, true
+	}
+	return "", false
 }
