@@ -37,7 +37,7 @@ func (s *Service) Renew(ctx context.Context, id string) error {
 	if errors.Is(err, store.ErrPeriodTaken) {
 		return nil
 	}
-	if err != nil && billing.ErrorCode(err) != billing.EInternal && billing.ErrorCode(err) != "" {
+	if err != nil && billing.ErrorCode(err) != billing.EInternal {
 		// A decline or refusal is recorded on the payment and handled by
 		// dunning; only our own failures retry the job.
 		s.log.Info().Err(err).Str("subscription", sub.ID).Msg("renewal not billed")
