@@ -76,6 +76,18 @@ func renderError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, be)
 }
 
+// errorStatus is the status renderError answers err with: 0 for nil.
+func errorStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var be *billing.Error
+	if !errors.As(err, &be) || statusOf[be.Code] == 0 || be.Code == billing.EInternal {
+		return http.StatusInternalServerError
+	}
+	return statusOf[be.Code]
+}
+
 // errInternal is all a client learns about our own failures.
 var errInternal = &billing.Error{Code: billing.EInternal, Message: "internal error; quote the request_id when you contact support"}
 

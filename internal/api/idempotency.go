@@ -61,8 +61,9 @@ type idempotencyRun struct {
 	recoveryPoint string
 	// pending is set when the handler claims the key itself; lost is set
 	// by a handler whose claim found the key taken (idempotencyKeyTaken).
-	pending *store.PendingClaim
-	lost    bool
+	pending  *store.PendingClaim
+	lost     bool
+	answered bool
 }
 
 // idempotencyKeyTaken tells the middleware that the handler's own claim
@@ -72,6 +73,37 @@ func idempotencyKeyTaken(r *http.Request) {
 	if v, ok := r.Context().Value(idempotencyKeyCtx{}).(*idempotencyRun); ok {
 		v.lost = true
 	}
+}
+
+// idempotencyKeyAnswered tells the middleware that the handler's answer
+// was stored with its work (payments.Reply): the key is settled already.
+func idempotencyKeyAnswered(r *http.Request) {
+	if v, ok := r.Context().Value(idempotencyKeyCtx{}).(*idempotencyRun); ok {
+		v.answered = true
+	}
+}
+
+// renderStored renders an answer for storing with the work it describes,
+// when the middleware would store it: not for a 5xx (which releases the
+// key) nor for a refusal of the request itself (400, 413, 415: the key is
+// forgotten). err is what the answer renders, checked first so that an
+// internal error is neither rendered nor logged twice.
+func renderStored(r *http.Request, render func(http.ResponseWriter), err error) (int, []byte, bool) {
+	if status := errorStatus(err); status >= 500 || refusesRequest(status) {
+		return 0, nil, false
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	render(rec)
+	if rec.status >= 500 || refusesRequest(rec.status) {
+		return 0, nil, false
+	}
+	return rec.status, rec.body.Bytes(), true
+}
+
+// refusesRequest is whether status says the request itself was wrong, so
+// its key stores nothing and may be used again with a corrected request.
+func refusesRequest(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType
 }
 
 // idempotent applies the semantics above to POSTs carrying an
@@ -162,9 +194,7 @@ func (s *Server) claimAndRun(w http.ResponseWriter, r *http.Request, next http.H
 	switch claim.Outcome {
 	case store.ClaimCompleted:
 		w.Header().Set("Idempotent-Replayed", "true")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(claim.ResponseStatus)
-		_, _ = w.Write(claim.ResponseBody)
+		writeRaw(w, claim.ResponseStatus, claim.ResponseBody)
 		return
 	case store.ClaimInFlight:
 		renderError(w, r, &billing.Error{Code: billing.EConflict, Reason: "idempotency_key_in_use", Param: "Idempotency-Key",
@@ -203,7 +233,7 @@ func (b *replayableBody) rewind() *replayableBody {
 func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, run *idempotencyRun) {
 	key := run.key
 	settle := func(status int) {
-		if run.pending != nil && !run.pending.Claimed() {
+		if run.answered || (run.pending != nil && !run.pending.Claimed()) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
@@ -212,7 +242,7 @@ func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, 
 		switch {
 		case status >= 500:
 			err = s.store.ReleaseIdempotencyKey(ctx, key)
-		case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType:
+		case refusesRequest(status):
 			err = s.store.ForgetIdempotencyKey(ctx, key)
 		default:
 			err = s.store.CompleteIdempotencyKey(ctx, key, status, rec.body.Bytes())

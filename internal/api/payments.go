@@ -21,17 +21,38 @@ func idempotencyOf(r *http.Request) payments.Idempotency {
 // createPayment charges a billing key: 201 paid, 202 unknown (the PG's
 // answer was lost; a job will settle it and emit an event), 402 declined
 // with the failed payment in the error.
+//
+// The answer is rendered inside the transaction that records the PG's
+// answer and stored there for replay (payments.Reply), so a charge commits
+// twice rather than three times; this handler then sends exactly what was
+// stored.
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 	var in payments.ChargeInput
 	if err := decodeJSON(r, &in); err != nil {
 		renderError(w, r, err)
 		return
 	}
-	p, err := s.payments.Charge(r.Context(), caller(r), in, idempotencyOf(r))
+	idem := idempotencyOf(r)
+	if idem.Key.Key != "" {
+		idem.Reply = &payments.Reply{Render: func(p billing.Payment, err error) (int, []byte, bool) {
+			return renderStored(r, func(w http.ResponseWriter) { answerCharge(w, r, p, err) }, err)
+		}}
+	}
+	p, err := s.payments.Charge(r.Context(), caller(r), in, idem)
 	if errors.Is(err, store.ErrIdempotencyKeyExists) {
 		idempotencyKeyTaken(r) // nothing was done: the key decides (idempotentCharge)
 		return
 	}
+	if idem.Reply != nil && idem.Reply.Body != nil {
+		idempotencyKeyAnswered(r)
+		writeRaw(w, idem.Reply.Status, idem.Reply.Body)
+		return
+	}
+	answerCharge(w, r, p, err)
+}
+
+// answerCharge writes the answer to a charge: the payment, or the error.
+func answerCharge(w http.ResponseWriter, r *http.Request, p billing.Payment, err error) {
 	if err != nil {
 		renderError(w, r, err)
 		return

@@ -16,6 +16,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeRaw writes a JSON body rendered earlier (a stored answer).
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
 // list is the envelope of every list response.
 type list[T any] struct {
 	Object  string `json:"object"`

@@ -59,7 +59,7 @@ func (s *Service) reconcilePayment(ctx context.Context, p billing.Payment) (bill
 			return p, fmt.Errorf("%w: the PG does not know order %s yet", ErrStillUnknown, p.ID)
 		}
 		return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
-			FailureCode: "not_found_at_pg", FailureMessage: "the PG has no record of this order; it was never charged"})
+			FailureCode: "not_found_at_pg", FailureMessage: "the PG has no record of this order; it was never charged"}, nil)
 	case err != nil:
 		_ = s.store.TouchPayment(ctx, p.ID)
 		return p, fmt.Errorf("%w: %v", ErrStillUnknown, err)
@@ -104,7 +104,7 @@ func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.P
 			}
 			if changed {
 				p = updated
-				if err := s.afterSettle(ctx, tx, p); err != nil {
+				if err := s.afterSettle(ctx, tx, p, nil); err != nil {
 					return err
 				}
 			}

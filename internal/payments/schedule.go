@@ -212,7 +212,7 @@ func (s *Service) schedulerOf(ctx context.Context, p billing.Payment) (providers
 // attempt: a subscription then retries it like any failed renewal.
 func (s *Service) failSchedule(ctx context.Context, p billing.Payment, code, message string) (billing.Payment, error) {
 	return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
-		FailureCode: code, FailureMessage: message})
+		FailureCode: code, FailureMessage: message}, nil)
 }
 
 func (s *Service) cancelScheduled(ctx context.Context, p billing.Payment, reason string) (billing.Payment, error) {

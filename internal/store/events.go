@@ -19,10 +19,20 @@ import (
 // The insert and the fan-out's endpoint lookup go to the server together,
 // one round trip; deliveries, when an endpoint matches, are one more.
 func (s *Store) InsertEvent(ctx context.Context, tx pgx.Tx, e billing.Event) error {
+	return s.InsertEventAnswering(ctx, tx, e, nil)
+}
+
+// InsertEventAnswering is InsertEvent that also stores the answer to the
+// request that made the change (CompleteIdempotencyKeyTx), in the same
+// round trip. A nil answer stores nothing.
+func (s *Store) InsertEventAnswering(ctx context.Context, tx pgx.Tx, e billing.Event, a *Answer) error {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO events (id, merchant_id, mode, type, object_type, object_id, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.ID, e.MerchantID, e.Mode, e.Type, e.ObjectType, e.ObjectID, e.Data)
 	b.Queue(matchingEndpoints, e.MerchantID, e.Mode, e.Type)
+	if a != nil {
+		a.queue(b)
+	}
 	br := tx.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
@@ -33,11 +43,18 @@ func (s *Store) InsertEvent(ctx context.Context, tx pgx.Tx, e billing.Event) err
 	if err == nil {
 		endpoints, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
+		br.Close()
 		return fmt.Errorf("endpoints for event %s: %w", e.ID, err)
+	}
+	if a != nil {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("insert event %s: %w", e.ID, err)
 	}
 	// The webhook fan-out joins the same transaction (webhook_deliveries.go).
 	return s.createDeliveries(ctx, tx, e, endpoints)

@@ -147,12 +147,41 @@ func SetRecoveryPoint(ctx context.Context, tx pgx.Tx, k IdempotencyKey, point st
 	return nil
 }
 
+// Answer is the response to a request made under an idempotency key, to
+// be replayed to its retries.
+type Answer struct {
+	Key    IdempotencyKey
+	Status int
+	Body   []byte
+}
+
+const completeIdempotencyKey = `UPDATE idempotency_keys
+	SET response_status = $4, response_body = $5, recovery_point = 'finished', locked_at = NULL
+	WHERE merchant_id = $1 AND mode = $2 AND key = $3`
+
+func (a *Answer) args() []any {
+	return []any{a.Key.MerchantID, a.Key.Mode, a.Key.Key, a.Status, a.Body}
+}
+
+func (a *Answer) queue(b *pgx.Batch) { b.Queue(completeIdempotencyKey, a.args()...) }
+
 // CompleteIdempotencyKey stores the response to replay and unlocks the key.
 func (s *Store) CompleteIdempotencyKey(ctx context.Context, k IdempotencyKey, status int, body []byte) error {
-	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys
-		SET response_status = $4, response_body = $5, recovery_point = 'finished', locked_at = NULL
-		WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key, status, body)
-	if err != nil {
+	a := Answer{Key: k, Status: status, Body: body}
+	if _, err := s.pool.Exec(ctx, completeIdempotencyKey, a.args()...); err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// CompleteIdempotencyKeyTx is CompleteIdempotencyKey inside the transaction
+// that records the work the answer describes, so that both commit together
+// (one commit less per request). A nil answer stores nothing.
+func CompleteIdempotencyKeyTx(ctx context.Context, tx pgx.Tx, a *Answer) error {
+	if a == nil {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, completeIdempotencyKey, a.args()...); err != nil {
 		return fmt.Errorf("complete idempotency key: %w", err)
 	}
 	return nil
