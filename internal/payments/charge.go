@@ -212,7 +212,7 @@ func (s *Service) chargeNow(ctx context.Context, pl planned, idem Idempotency) (
 	if outcome.At.IsZero() {
 		outcome.At = s.clock.Now(p.Mode)
 	}
-	p, err = s.settle(ctx, p.ID, outcome, idem.answering(chargeErr))
+	p, err = s.settle(ctx, p, outcome, idem.answering(chargeErr))
 	if err != nil {
 		// The PG answered but we could not record it: the payment stays
 		// processing and the stale sweep reconciles it. Nothing is lost.
@@ -301,20 +301,16 @@ func (s *Service) resume(ctx context.Context, c Caller, id string) (billing.Paym
 	return p, nil
 }
 
-// settle records an outcome with its event (and a reconcile job when the
-// outcome is unknown) in one transaction, and returns the payment as it now
-// stands. With a, the request's answer commits with them.
-func (s *Service) settle(ctx context.Context, id string, o billing.Outcome, a *answering) (billing.Payment, error) {
-	var (
-		p   billing.Payment
-		ans *store.Answer
-	)
-	// The transaction begins with the update itself (one round trip).
-	err := s.store.SettlePaymentTx(ctx, id, o, func(tx pgx.Tx, updated billing.Payment, changed bool) error {
+// settle records an outcome of payment p with its event (and a reconcile
+// job when the outcome is unknown) in one transaction, and returns the
+// payment as it now stands. With a, the request's answer commits with them.
+func (s *Service) settle(ctx context.Context, p billing.Payment, o billing.Outcome, a *answering) (billing.Payment, error) {
+	var ans *store.Answer
+	record := func(tx pgx.Tx, updated billing.Payment, changed bool) error {
 		if !changed {
 			// Someone else (a webhook, the reconciler) settled it first.
 			var err error
-			if p, err = s.store.LockPayment(ctx, tx, id); err != nil {
+			if p, err = s.store.LockPayment(ctx, tx, p.ID); err != nil {
 				return err
 			}
 			ans = a.answer(p)
@@ -323,7 +319,23 @@ func (s *Service) settle(ctx context.Context, id string, o billing.Outcome, a *a
 		p = updated
 		ans = a.answer(p)
 		return s.afterSettle(ctx, tx, p, ans)
-	})
+	}
+	var err error
+	if p.SubscriptionID == nil {
+		// The transaction begins with the update itself (one round trip).
+		err = s.store.SettlePaymentTx(ctx, p.ID, o, record)
+	} else {
+		err = s.withTx(ctx, func(tx pgx.Tx) error {
+			if err := s.lockSubscriptionOf(ctx, tx, p); err != nil {
+				return err
+			}
+			updated, changed, err := s.store.SettlePayment(ctx, tx, p.ID, o)
+			if err != nil {
+				return err
+			}
+			return record(tx, updated, changed)
+		})
+	}
 	if err == nil {
 		a.committed(ans)
 	}

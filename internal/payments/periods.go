@@ -54,6 +54,19 @@ func (s *Service) BillPeriod(ctx context.Context, sub billing.Subscription, n in
 	return s.chargeNow(ctx, pl, Idempotency{})
 }
 
+// lockSubscriptionOf locks the subscription of a period payment, before
+// the payment changes: every transaction that touches both takes the
+// subscription first (BillPeriod locks it, then inserts the period's
+// payment, whose unique index waits on a payment of that period being
+// settled), so two of them never wait on each other.
+func (s *Service) lockSubscriptionOf(ctx context.Context, tx pgx.Tx, p billing.Payment) error {
+	if p.SubscriptionID == nil {
+		return nil
+	}
+	_, err := s.store.LockSubscription(ctx, tx, *p.SubscriptionID)
+	return err
+}
+
 // afterSubscriptionSettle moves the subscription of a settled period
 // payment: paid renews it (and queues billing of the next period), failed
 // starts or continues dunning.

@@ -58,7 +58,7 @@ func (s *Service) reconcilePayment(ctx context.Context, p billing.Payment) (bill
 			_ = s.store.TouchPayment(ctx, p.ID)
 			return p, fmt.Errorf("%w: the PG does not know order %s yet", ErrStillUnknown, p.ID)
 		}
-		return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
+		return s.settle(ctx, p, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
 			FailureCode: "not_found_at_pg", FailureMessage: "the PG has no record of this order; it was never charged"}, nil)
 	case err != nil:
 		_ = s.store.TouchPayment(ctx, p.ID)
@@ -97,6 +97,9 @@ func (s *Service) lookup(ctx context.Context, p billing.Payment) (providers.Paym
 func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.Payment) (billing.Payment, error) {
 	o := outcomeOf(pg)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
+		if err := s.lockSubscriptionOf(ctx, tx, p); err != nil {
+			return err
+		}
 		if o.Status == billing.PaymentPaid || o.Status == billing.PaymentFailed {
 			updated, changed, err := s.store.SettlePayment(ctx, tx, p.ID, o)
 			if err != nil {

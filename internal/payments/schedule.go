@@ -211,7 +211,7 @@ func (s *Service) schedulerOf(ctx context.Context, p billing.Payment) (providers
 // failSchedule records that a scheduled charge did not happen, as a failed
 // attempt: a subscription then retries it like any failed renewal.
 func (s *Service) failSchedule(ctx context.Context, p billing.Payment, code, message string) (billing.Payment, error) {
-	return s.settle(ctx, p.ID, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
+	return s.settle(ctx, p, billing.Outcome{Status: billing.PaymentFailed, At: s.clock.Now(p.Mode),
 		FailureCode: code, FailureMessage: message}, nil)
 }
 
