@@ -27,8 +27,8 @@ import (
 //
 // Keep it in step with internal/store: phase 1 claims the idempotency key
 // and creates the payment in one statement (CreatePaymentAt), phase 2
-// settles it and writes its event (SettlePaymentTx, InsertEvent), then the
-// response is stored (CompleteIdempotencyKey).
+// settles it, writes its event and stores the response (SettlePaymentTx,
+// InsertEventAnswering) in one transaction.
 //
 // pgbench reads any colon followed by a name as a variable, string
 // literals included: no literal here may contain one.
@@ -50,10 +50,10 @@ UPDATE payments SET status = 'paid', provider_payment_id = 'imp_pgbench' || :n::
 	WHERE id = 'pay_pgbench' || :n::text AND status = ANY ('{processing,unknown}');
 INSERT INTO events (id, merchant_id, mode, type, object_type, object_id, data)
 	VALUES ('evt_pgbench' || :n::text, :merchant, 'test', 'payment.paid', 'payment', 'pay_pgbench' || :n::text, :eventdata::jsonb);
-COMMIT;
 UPDATE idempotency_keys SET response_status = 201, response_body = convert_to(:body, 'UTF8'),
 	recovery_point = 'finished', locked_at = NULL
 	WHERE merchant_id = :merchant AND mode = 'test' AND key = 'pgbench-' || :n::text;
+COMMIT;
 `
 
 // pgbenchResult is the ceiling run's outcome.
