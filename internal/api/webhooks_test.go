@@ -156,6 +156,44 @@ func TestIamportWebhooks(t *testing.T) {
 		}
 	})
 
+	t.Run("PaidHintAboutARecordedChargeIsDoneOnReceipt", func(t *testing.T) {
+		t.Parallel()
+		// Iamport notifies every paid charge. When billingd recorded the
+		// PG's answer first, the notification is finished as it is stored:
+		// no job, no PG lookup.
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		b.sandbox.Iamport.SetWebhooksEnabled(false)
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
+		requireStatus(t, p, http.StatusCreated)
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Outcome == nil || *list[0].Outcome != payments.NotificationNoChange ||
+			list[0].PaymentID == nil || *list[0].PaymentID != p.str("id") {
+			t.Fatalf("notifications %+v, want one finished as no_change for %s", list, p.str("id"))
+		}
+		var jobs int
+		if err := b.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'apply_pg_notification'`).Scan(&jobs); err != nil || jobs != 0 {
+			t.Fatalf("%d verification jobs (%v), want 0", jobs, err)
+		}
+		if n := b.pgCalls("GET /payments/{imp_uid}"); n != 0 {
+			t.Fatalf("%d PG lookups, want 0", n)
+		}
+		// A different imp_uid for the same order is not the recorded answer:
+		// it is verified with the PG as ever.
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_other_1", "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+		outcomes := map[string]int{}
+		for _, n := range b.waitForOutcomes(t, 2) {
+			outcomes[*n.Outcome]++
+		}
+		if outcomes[payments.FlagUnknownToPG] != 1 {
+			t.Fatalf("outcomes %v", outcomes)
+		}
+	})
+
 	t.Run("BadRequests", func(t *testing.T) {
 		t.Parallel()
 		b := setupPayments(t)

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/providers"
@@ -40,7 +40,10 @@ const (
 // ReceiveNotification stores a PG webhook (once per dedupe key) and queues
 // its verification in the same transaction. It does no PG call, so the PG
 // gets its 200 at once; a repeat delivery is counted and changes nothing.
-// It returns the account, whose settings decide the reply's form.
+// A "paid" notification about a charge billingd already recorded as paid
+// from the PG's answer is stored finished, with no job: Iamport sends one
+// for every charge. It returns the account, whose settings decide the
+// reply's form.
 func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID string, remote net.IP, n Notification) (billing.ProviderAccount, error) {
 	if !billing.ValidID(billing.PrefixProviderAccount, accountID) {
 		return billing.ProviderAccount{}, billing.NotFound("provider account", accountID)
@@ -59,18 +62,48 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 	if n.ProviderID == "" {
 		return account, billing.Invalid("", "the notification names no payment")
 	}
+	record := store.Notification{
+		ID: billing.NewID(billing.PrefixNotification), ProviderAccountID: account.ID, Provider: provider,
+		DedupeKey: n.DedupeKey, Payload: n.Payload, RemoteAddr: remote.String(),
+	}
+	var verifyAt time.Time // zero: at once
+	if p, ok := s.paidHintTarget(ctx, record); ok {
+		switch {
+		case recordedPaid(p, n.ProviderID):
+			// Iamport notifies every paid charge, and billingd recorded the
+			// PG's own answer already: nothing to verify, no job.
+			record.Outcome, record.Detail, record.PaymentID = ptr(NotificationNoChange), ptr(detailAlreadyPaid), &p.ID
+			_, _, err := s.store.RecordNotification(ctx, nil, record)
+			return account, err
+		case p.Status == billing.PaymentProcessing:
+			// The charge has not recorded the PG's answer yet: Iamport sends
+			// the notification as it answers, so that answer is most likely
+			// a few milliseconds away and will make asking the PG
+			// unnecessary. Verify a little later. (When the answer was lost,
+			// this notification settles the payment, a little later.)
+			verifyAt = time.Now().Add(notificationGrace) // River runs on real time
+		}
+	}
 	return account, s.withTx(ctx, func(tx pgx.Tx) error {
-		stored, isNew, err := s.store.RecordNotification(ctx, tx, store.Notification{
-			ID: billing.NewID(billing.PrefixNotification), ProviderAccountID: account.ID, Provider: provider,
-			DedupeKey: n.DedupeKey, Payload: n.Payload, RemoteAddr: remote.String(),
-		})
+		stored, isNew, err := s.store.RecordNotification(ctx, tx, record)
 		if err != nil || !isNew || s.queue == nil {
 			return err
 		}
-		_, err = s.queue.InsertTx(ctx, tx, ApplyNotificationArgs{NotificationID: stored.ID}, nil)
+		opts := ApplyNotificationArgs{}.InsertOpts()
+		opts.ScheduledAt = verifyAt
+		_, err = s.queue.InsertTx(ctx, tx, ApplyNotificationArgs{NotificationID: stored.ID}, &opts)
 		return err
 	})
 }
+
+// notificationGrace is how long a notification about a charge still in
+// flight waits before it is verified. River's scheduler may add up to its
+// own interval (5 s).
+const notificationGrace = 2 * time.Second
+
+const detailAlreadyPaid = "already paid per the PG"
+
+func ptr[T any](v T) *T { return &v }
 
 // sourceAllowed applies the account's optional allow list of PG addresses.
 func sourceAllowed(a billing.ProviderAccount, ip net.IP) bool {
@@ -103,9 +136,15 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 		return nil // already done: jobs may run twice
 	}
 	finish := func(outcome, detail, paymentID string) error {
-		return s.withTx(ctx, func(tx pgx.Tx) error {
-			return s.store.FinishNotification(ctx, tx, n.ID, outcome, detail, paymentID)
-		})
+		return s.store.FinishNotification(ctx, nil, n.ID, outcome, detail, paymentID)
+	}
+	providerID := notificationProviderID(n.Provider, n.Payload)
+	if p, ok := s.paidHintTarget(ctx, n); ok && recordedPaid(p, providerID) {
+		// A "paid" hint about a payment billingd already recorded as paid
+		// from the PG's own answer, under the same PG id, cannot move it:
+		// transitions only go forward. Asking the PG again would change
+		// nothing. Every other hint is verified.
+		return finish(NotificationNoChange, detailAlreadyPaid, p.ID)
 	}
 	account, err := s.store.GetProviderAccount(ctx, n.ProviderAccountID)
 	if billing.ErrorCode(err) == billing.ENotFound {
@@ -113,14 +152,6 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 	}
 	if err != nil {
 		return err
-	}
-	providerID := notificationProviderID(n.Provider, n.Payload)
-	if known, ok := s.alreadyPaid(ctx, n, providerID); ok {
-		// A "paid" hint about a payment billingd already recorded as paid
-		// from the PG's own answer, under the same PG id, cannot move it:
-		// transitions only go forward. Asking the PG again would change
-		// nothing. Every other hint is verified.
-		return finish(NotificationNoChange, "already paid per the PG", known)
 	}
 	pgClient, err := s.gateways.For(account)
 	if err != nil {
@@ -186,22 +217,30 @@ func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mo
 	return len(ids), g.Wait()
 }
 
-// alreadyPaid reports whether an Iamport "paid" notification names a
-// payment of its account that billingd already holds as paid (or later)
-// under the same imp_uid, and returns that payment's id.
-func (s *Service) alreadyPaid(ctx context.Context, n store.Notification, providerID string) (string, bool) {
+// paidHintTarget reads the payment an Iamport "paid" notification names
+// by its merchant_uid, when it is one of the notification's account's.
+func (s *Service) paidHintTarget(ctx context.Context, n store.Notification) (billing.Payment, bool) {
 	status, _ := n.Payload["status"].(string)
 	orderID, _ := n.Payload["merchant_uid"].(string)
-	if n.Provider != providers.Iamport || status != "paid" || orderID == "" || providerID == "" {
-		return "", false
+	if n.Provider != providers.Iamport || status != "paid" || !billing.ValidID(billing.PrefixPayment, orderID) {
+		return billing.Payment{}, false
 	}
 	p, err := s.store.PaymentByID(ctx, orderID)
-	if err != nil || p.ProviderAccountID != n.ProviderAccountID || p.ProviderPaymentID == nil || *p.ProviderPaymentID != providerID {
-		return "", false
+	if err != nil || p.ProviderAccountID != n.ProviderAccountID {
+		return billing.Payment{}, false
+	}
+	return p, true
+}
+
+// recordedPaid reports whether billingd holds p as paid (or later) from
+// the PG's own answer, under the PG payment id providerID.
+func recordedPaid(p billing.Payment, providerID string) bool {
+	if providerID == "" || p.ProviderPaymentID == nil || *p.ProviderPaymentID != providerID {
+		return false
 	}
 	switch p.Status {
 	case billing.PaymentPaid, billing.PaymentPartiallyRefunded, billing.PaymentRefunded:
-		return p.ID, true
+		return true
 	}
-	return "", false
+	return false
 }

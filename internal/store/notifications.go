@@ -26,16 +26,23 @@ type Notification struct {
 
 // RecordNotification stores a notification, or counts a repeat of one
 // already stored (same account and dedupe key). It reports whether it is
-// new, so only the first delivery schedules work.
+// new, so only the first delivery schedules work. A notification with its
+// Outcome set is stored finished (processed now). A nil tx records it on
+// its own.
 func (s *Store) RecordNotification(ctx context.Context, tx pgx.Tx, n Notification) (Notification, bool, error) {
+	var q querier = s.pool
+	if tx != nil {
+		q = tx
+	}
 	var inserted bool
-	err := tx.QueryRow(ctx, `
-		INSERT INTO pg_notifications (id, provider_account_id, provider, dedupe_key, payload, remote_addr)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	err := q.QueryRow(ctx, `
+		INSERT INTO pg_notifications (id, provider_account_id, provider, dedupe_key, payload, remote_addr,
+			outcome, detail, payment_id, processed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7::text IS NOT NULL THEN now() END)
 		ON CONFLICT (provider_account_id, dedupe_key)
 		DO UPDATE SET received_count = pg_notifications.received_count + 1
 		RETURNING id, received_count, xmax = 0`,
-		n.ID, n.ProviderAccountID, n.Provider, n.DedupeKey, n.Payload, n.RemoteAddr).
+		n.ID, n.ProviderAccountID, n.Provider, n.DedupeKey, n.Payload, n.RemoteAddr, n.Outcome, n.Detail, n.PaymentID).
 		Scan(&n.ID, &n.ReceivedCount, &inserted)
 	if err != nil {
 		return n, false, fmt.Errorf("record notification: %w", err)
@@ -62,9 +69,13 @@ func (s *Store) GetNotification(ctx context.Context, id string) (Notification, e
 
 // FinishNotification records what a notification led to: applied,
 // no_change, or a flag (unknown_payment, amount_mismatch, …) for an
-// operator to look at.
+// operator to look at. A nil tx records it on its own.
 func (s *Store) FinishNotification(ctx context.Context, tx pgx.Tx, id, outcome, detail, paymentID string) error {
-	_, err := tx.Exec(ctx, `UPDATE pg_notifications SET outcome = $2, detail = nullif($3, ''),
+	var q querier = s.pool
+	if tx != nil {
+		q = tx
+	}
+	_, err := q.Exec(ctx, `UPDATE pg_notifications SET outcome = $2, detail = nullif($3, ''),
 		payment_id = nullif($4, ''), processed_at = now() WHERE id = $1`, id, outcome, detail, paymentID)
 	if err != nil {
 		return fmt.Errorf("finish notification %s: %w", id, err)
