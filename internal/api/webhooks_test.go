@@ -43,6 +43,25 @@ func (b *payBundle) waitForOutcomes(t *testing.T, want int) []store.Notification
 	}
 }
 
+// exec runs SQL against billingd's database, to put it in a state the
+// scenario needs.
+func (b *payBundle) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	if _, err := b.store.Pool().Exec(t.Context(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jobCount counts River jobs of a kind, in any state.
+func (b *payBundle) jobCount(t *testing.T, kind string) int {
+	t.Helper()
+	var n int
+	if err := b.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1`, kind).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func (b *payBundle) paymentStatus(t *testing.T, id string) string {
 	t.Helper()
 	return b.do(t, request{method: "GET", path: "/v1/payments/" + id, auth: b.m.secret}).str("status")
@@ -175,9 +194,8 @@ func TestIamportWebhooks(t *testing.T) {
 			list[0].PaymentID == nil || *list[0].PaymentID != p.str("id") {
 			t.Fatalf("notifications %+v, want one finished as no_change for %s", list, p.str("id"))
 		}
-		var jobs int
-		if err := b.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'apply_pg_notification'`).Scan(&jobs); err != nil || jobs != 0 {
-			t.Fatalf("%d verification jobs (%v), want 0", jobs, err)
+		if jobs := b.jobCount(t, "apply_pg_notification"); jobs != 0 {
+			t.Fatalf("%d verification jobs, want 0", jobs)
 		}
 		if n := b.pgCalls("GET /payments/{imp_uid}"); n != 0 {
 			t.Fatalf("%d PG lookups, want 0", n)
@@ -191,6 +209,53 @@ func TestIamportWebhooks(t *testing.T) {
 		}
 		if outcomes[payments.FlagUnknownToPG] != 1 {
 			t.Fatalf("outcomes %v", outcomes)
+		}
+	})
+
+	t.Run("HintAboutAChargeInFlightIsDeferred", func(t *testing.T) {
+		t.Parallel()
+		// A notification that arrives before its charge recorded the PG's
+		// answer waits for the notification sweep, without a job: by then
+		// the charge has made it redundant (finished, no PG lookup), or it
+		// is verified as ever.
+		b := setupPayments(t)
+		key := b.activeKey(t, "payco")
+		b.sandbox.Iamport.SetWebhooksEnabled(false)
+		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
+		requireStatus(t, p, http.StatusCreated)
+		b.exec(t, `UPDATE payments SET status = 'processing' WHERE id = $1`, p.str("id")) // the PG's answer not recorded yet
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_forged_1", "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range list {
+			if n.Outcome != nil || n.VerifyAfter == nil {
+				t.Fatalf("notification %s: outcome %v, verify_after %v; want deferred", n.ID, n.Outcome, n.VerifyAfter)
+			}
+		}
+		if jobs := b.jobCount(t, "apply_pg_notification"); jobs != 0 {
+			t.Fatalf("%d verification jobs for deferred notifications, want 0", jobs)
+		}
+
+		b.exec(t, `UPDATE payments SET status = 'paid' WHERE id = $1`, p.str("id")) // the charge records the answer
+		b.exec(t, `UPDATE pg_notifications SET verify_after = now() - interval '1 second'`)
+		if _, _, err := b.payments.SweepNotifications(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		outcomes := map[string]string{}
+		for _, n := range b.waitForOutcomes(t, 2) {
+			outcomes[n.Payload["imp_uid"].(string)] = *n.Outcome
+		}
+		if outcomes[p.str("provider_payment_id")] != payments.NotificationNoChange || outcomes["imp_forged_1"] != payments.FlagUnknownToPG {
+			t.Fatalf("outcomes %v", outcomes)
+		}
+		if jobs := b.jobCount(t, "apply_pg_notification"); jobs != 1 {
+			t.Fatalf("%d verification jobs, want 1 (the forged hint's)", jobs)
+		}
+		if n := b.pgCalls("GET /payments/{imp_uid}"); n != 1 {
+			t.Fatalf("%d PG lookups, want 1 (the forged hint's)", n)
 		}
 	})
 

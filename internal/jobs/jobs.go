@@ -59,6 +59,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &reconcileWorker{deps: deps})
 	river.AddWorker(workers, &notificationWorker{deps: deps})
 	river.AddWorker(workers, &sweepWorker{deps: deps})
+	river.AddWorker(workers, &notificationSweepWorker{deps: deps})
 	river.AddWorker(workers, &expireWorker{deps: deps})
 	river.AddWorker(workers, &pruneWorker{deps: deps})
 	river.AddWorker(workers, &renewWorker{deps: deps})
@@ -75,6 +76,8 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return SubscriptionTickArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(NotificationSweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepNotificationsArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
@@ -122,6 +125,27 @@ type sweepWorker struct {
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepStaleArgs]) error {
 	_, err := w.deps.Payments.SweepStale(ctx)
+	return err
+}
+
+// NotificationSweepInterval is how often deferred PG notifications are
+// looked at (payments.SweepNotifications): a notification about a charge
+// in flight waits that long at most beyond its grace.
+const NotificationSweepInterval = 3 * time.Second
+
+// SweepNotificationsArgs finishes or queues deferred PG notifications.
+type SweepNotificationsArgs struct{}
+
+// Kind names the job.
+func (SweepNotificationsArgs) Kind() string { return "sweep_pg_notifications" }
+
+type notificationSweepWorker struct {
+	river.WorkerDefaults[SweepNotificationsArgs]
+	deps *Deps
+}
+
+func (w *notificationSweepWorker) Work(ctx context.Context, _ *river.Job[SweepNotificationsArgs]) error {
+	_, _, err := w.deps.Payments.SweepNotifications(ctx)
 	return err
 }
 

@@ -66,7 +66,6 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		ID: billing.NewID(billing.PrefixNotification), ProviderAccountID: account.ID, Provider: provider,
 		DedupeKey: n.DedupeKey, Payload: n.Payload, RemoteAddr: remote.String(),
 	}
-	var verifyAt time.Time // zero: at once
 	if p, ok := s.paidHintTarget(ctx, record); ok {
 		switch {
 		case recordedPaid(p, n.ProviderID):
@@ -78,10 +77,14 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		case p.Status == billing.PaymentProcessing:
 			// The charge has not recorded the PG's answer yet: Iamport sends
 			// the notification as it answers, so that answer is most likely
-			// a few milliseconds away and will make asking the PG
-			// unnecessary. Verify a little later. (When the answer was lost,
-			// this notification settles the payment, a little later.)
-			verifyAt = time.Now().Add(notificationGrace) // River runs on real time
+			// milliseconds away and will make asking the PG unnecessary.
+			// The notification sweep decides, after notificationGrace.
+			// (When the answer is lost, this notification settles the
+			// payment, a few seconds later.)
+			after := time.Now().Add(notificationGrace) // River runs on real time
+			record.VerifyAfter, record.PaymentID = &after, &p.ID
+			_, _, err := s.store.RecordNotification(ctx, nil, record)
+			return account, err
 		}
 	}
 	return account, s.withTx(ctx, func(tx pgx.Tx) error {
@@ -89,16 +92,71 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		if err != nil || !isNew || s.queue == nil {
 			return err
 		}
-		opts := ApplyNotificationArgs{}.InsertOpts()
-		opts.ScheduledAt = verifyAt
-		_, err = s.queue.InsertTx(ctx, tx, ApplyNotificationArgs{NotificationID: stored.ID}, &opts)
-		return err
+		return s.queueVerification(ctx, tx, stored.ID)
 	})
 }
 
+func (s *Service) queueVerification(ctx context.Context, tx pgx.Tx, notificationID string) error {
+	if _, err := s.queue.InsertTx(ctx, tx, ApplyNotificationArgs{NotificationID: notificationID}, nil); err != nil {
+		return fmt.Errorf("queue verification of %s: %w", notificationID, err)
+	}
+	return nil
+}
+
+// SweepNotifications handles the deferred notifications that are due: a
+// "paid" hint whose charge has since recorded the PG's answer as paid,
+// under the same PG id, is finished as no_change with the others like it,
+// in one statement; the rest are queued for verification. It returns how
+// many it finished and queued.
+func (s *Service) SweepNotifications(ctx context.Context) (finished, queued int, err error) {
+	const batch = 500
+	for {
+		var n int
+		var redundant, verify []string
+		err = s.withTx(ctx, func(tx pgx.Tx) error {
+			due, err := s.store.DeferredNotifications(ctx, tx, time.Now(), batch)
+			if err != nil {
+				return err
+			}
+			n, redundant, verify = len(due), nil, nil
+			for _, d := range due {
+				p := billing.Payment{Status: d.PaymentStatus, ProviderPaymentID: d.ProviderPaymentID}
+				if recordedPaid(p, notificationProviderID(d.Provider, d.Payload)) {
+					redundant = append(redundant, d.ID)
+				} else {
+					verify = append(verify, d.ID)
+				}
+			}
+			if len(redundant) > 0 {
+				if err := s.store.FinishNotifications(ctx, tx, redundant, NotificationNoChange, detailAlreadyPaid); err != nil {
+					return err
+				}
+			}
+			if len(verify) == 0 || s.queue == nil {
+				verify = nil // without jobs they stay deferred (the test clock applies them)
+				return nil
+			}
+			for _, id := range verify {
+				if err := s.queueVerification(ctx, tx, id); err != nil {
+					return err
+				}
+			}
+			return s.store.UndeferNotifications(ctx, tx, verify)
+		})
+		if err != nil {
+			return finished, queued, err
+		}
+		// Counted after the commit: a rolled-back batch did nothing.
+		finished, queued = finished+len(redundant), queued+len(verify)
+		if n < batch || s.queue == nil {
+			return finished, queued, nil
+		}
+	}
+}
+
 // notificationGrace is how long a notification about a charge still in
-// flight waits before it is verified. River's scheduler may add up to its
-// own interval (5 s).
+// flight is deferred; the sweep that picks it up runs every few seconds
+// (jobs.NotificationSweepInterval).
 const notificationGrace = 2 * time.Second
 
 const detailAlreadyPaid = "already paid per the PG"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,13 +23,16 @@ type Notification struct {
 	Outcome           *string
 	Detail            *string
 	PaymentID         *string
+	// VerifyAfter, when set, defers the notification to the notification
+	// sweep instead of a job of its own (see DeferredNotifications).
+	VerifyAfter *time.Time
 }
 
 // RecordNotification stores a notification, or counts a repeat of one
 // already stored (same account and dedupe key). It reports whether it is
 // new, so only the first delivery schedules work. A notification with its
-// Outcome set is stored finished (processed now). A nil tx records it on
-// its own.
+// Outcome set is stored finished (processed now); one with VerifyAfter
+// set, deferred. A nil tx records it on its own.
 func (s *Store) RecordNotification(ctx context.Context, tx pgx.Tx, n Notification) (Notification, bool, error) {
 	var q querier = s.pool
 	if tx != nil {
@@ -37,12 +41,12 @@ func (s *Store) RecordNotification(ctx context.Context, tx pgx.Tx, n Notificatio
 	var inserted bool
 	err := q.QueryRow(ctx, `
 		INSERT INTO pg_notifications (id, provider_account_id, provider, dedupe_key, payload, remote_addr,
-			outcome, detail, payment_id, processed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7::text IS NOT NULL THEN now() END)
+			outcome, detail, payment_id, processed_at, verify_after)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $7::text IS NOT NULL THEN now() END, $10)
 		ON CONFLICT (provider_account_id, dedupe_key)
 		DO UPDATE SET received_count = pg_notifications.received_count + 1
 		RETURNING id, received_count, xmax = 0`,
-		n.ID, n.ProviderAccountID, n.Provider, n.DedupeKey, n.Payload, n.RemoteAddr, n.Outcome, n.Detail, n.PaymentID).
+		n.ID, n.ProviderAccountID, n.Provider, n.DedupeKey, n.Payload, n.RemoteAddr, n.Outcome, n.Detail, n.PaymentID, n.VerifyAfter).
 		Scan(&n.ID, &n.ReceivedCount, &inserted)
 	if err != nil {
 		return n, false, fmt.Errorf("record notification: %w", err)
@@ -54,10 +58,10 @@ func (s *Store) RecordNotification(ctx context.Context, tx pgx.Tx, n Notificatio
 func (s *Store) GetNotification(ctx context.Context, id string) (Notification, error) {
 	var n Notification
 	err := s.pool.QueryRow(ctx, `SELECT id, provider_account_id, provider, dedupe_key, payload, remote_addr,
-			received_count, outcome, detail, payment_id
+			received_count, outcome, detail, payment_id, verify_after
 		FROM pg_notifications WHERE id = $1`, id).
 		Scan(&n.ID, &n.ProviderAccountID, &n.Provider, &n.DedupeKey, &n.Payload, &n.RemoteAddr,
-			&n.ReceivedCount, &n.Outcome, &n.Detail, &n.PaymentID)
+			&n.ReceivedCount, &n.Outcome, &n.Detail, &n.PaymentID, &n.VerifyAfter)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, billing.NotFound("notification", id)
 	}
@@ -76,9 +80,57 @@ func (s *Store) FinishNotification(ctx context.Context, tx pgx.Tx, id, outcome, 
 		q = tx
 	}
 	_, err := q.Exec(ctx, `UPDATE pg_notifications SET outcome = $2, detail = nullif($3, ''),
-		payment_id = nullif($4, ''), processed_at = now() WHERE id = $1`, id, outcome, detail, paymentID)
+		payment_id = nullif($4, ''), processed_at = now(), verify_after = NULL WHERE id = $1`, id, outcome, detail, paymentID)
 	if err != nil {
 		return fmt.Errorf("finish notification %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeferredNotification is a deferred notification with the state of the
+// payment it names (PaymentStatus is empty when there is none).
+type DeferredNotification struct {
+	Notification
+	PaymentStatus     billing.PaymentStatus
+	ProviderPaymentID *string
+}
+
+// DeferredNotifications locks up to limit deferred notifications whose
+// VerifyAfter has come, oldest first, skipping those another sweep holds.
+func (s *Store) DeferredNotifications(ctx context.Context, tx pgx.Tx, due time.Time, limit int) ([]DeferredNotification, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT n.id, n.provider_account_id, n.provider, n.payload, n.payment_id, n.verify_after,
+			coalesce(p.status, ''), p.provider_payment_id
+		FROM pg_notifications n LEFT JOIN payments p ON p.id = n.payment_id
+		WHERE n.verify_after <= $1
+		ORDER BY n.verify_after LIMIT $2
+		FOR UPDATE OF n SKIP LOCKED`, due, limit)
+	if err != nil {
+		return nil, fmt.Errorf("deferred notifications: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeferredNotification, error) {
+		var d DeferredNotification
+		err := row.Scan(&d.ID, &d.ProviderAccountID, &d.Provider, &d.Payload, &d.PaymentID, &d.VerifyAfter,
+			&d.PaymentStatus, &d.ProviderPaymentID)
+		return d, err
+	})
+}
+
+// FinishNotifications records one outcome for many notifications at once,
+// keeping the payment each names.
+func (s *Store) FinishNotifications(ctx context.Context, tx pgx.Tx, ids []string, outcome, detail string) error {
+	_, err := tx.Exec(ctx, `UPDATE pg_notifications SET outcome = $2, detail = nullif($3, ''),
+		processed_at = now(), verify_after = NULL WHERE id = ANY($1) AND outcome IS NULL`, ids, outcome, detail)
+	if err != nil {
+		return fmt.Errorf("finish %d notifications: %w", len(ids), err)
+	}
+	return nil
+}
+
+// UndeferNotifications marks deferred notifications as handed to jobs.
+func (s *Store) UndeferNotifications(ctx context.Context, tx pgx.Tx, ids []string) error {
+	if _, err := tx.Exec(ctx, `UPDATE pg_notifications SET verify_after = NULL WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("undefer %d notifications: %w", len(ids), err)
 	}
 	return nil
 }
@@ -87,7 +139,7 @@ func (s *Store) FinishNotification(ctx context.Context, tx pgx.Tx, id, outcome, 
 // for tests and operators.
 func (s *Store) NotificationsByAccount(ctx context.Context, accountID string) ([]Notification, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, provider_account_id, provider, dedupe_key, payload, remote_addr,
-			received_count, outcome, detail, payment_id
+			received_count, outcome, detail, payment_id, verify_after
 		FROM pg_notifications WHERE provider_account_id = $1 ORDER BY id`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("notifications of %s: %w", accountID, err)
@@ -95,7 +147,7 @@ func (s *Store) NotificationsByAccount(ctx context.Context, accountID string) ([
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Notification, error) {
 		var n Notification
 		err := row.Scan(&n.ID, &n.ProviderAccountID, &n.Provider, &n.DedupeKey, &n.Payload, &n.RemoteAddr,
-			&n.ReceivedCount, &n.Outcome, &n.Detail, &n.PaymentID)
+			&n.ReceivedCount, &n.Outcome, &n.Detail, &n.PaymentID, &n.VerifyAfter)
 		return n, err
 	})
 }
