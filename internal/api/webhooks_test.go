@@ -23,10 +23,7 @@ func (b *payBundle) waitForOutcomes(t *testing.T, want int) []store.Notification
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		list := b.notifications(t)
 		done := 0
 		for _, n := range list {
 			if n.Outcome != nil {
@@ -41,6 +38,34 @@ func (b *payBundle) waitForOutcomes(t *testing.T, want int) []store.Notification
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// setupPaidCharge makes a paid charge whose PG sends no notification, so
+// a test can send its own.
+func setupPaidCharge(t *testing.T) (*payBundle, response) {
+	t.Helper()
+	b := setupPayments(t)
+	key := b.activeKey(t, "payco")
+	b.sandbox.Iamport.SetWebhooksEnabled(false)
+	p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
+	requireStatus(t, p, http.StatusCreated)
+	return b, p
+}
+
+// notifyPaid posts Iamport's "paid" notification for payment p under impUID.
+func (b *payBundle) notifyPaid(t *testing.T, p response, impUID string) {
+	t.Helper()
+	requireStatus(t, b.notify(t, map[string]any{"imp_uid": impUID, "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+}
+
+// notifications lists the account's stored notifications, oldest first.
+func (b *payBundle) notifications(t *testing.T) []store.Notification {
+	t.Helper()
+	list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
 
 // exec runs SQL against billingd's database, to put it in a state the
@@ -180,17 +205,9 @@ func TestIamportWebhooks(t *testing.T) {
 		// Iamport notifies every paid charge. When billingd recorded the
 		// PG's answer first, the notification is finished as it is stored:
 		// no job, no PG lookup.
-		b := setupPayments(t)
-		key := b.activeKey(t, "payco")
-		b.sandbox.Iamport.SetWebhooksEnabled(false)
-		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
-		requireStatus(t, p, http.StatusCreated)
-		requireStatus(t, b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
-		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) != 1 || list[0].Outcome == nil || *list[0].Outcome != payments.NotificationNoChange ||
+		b, p := setupPaidCharge(t)
+		b.notifyPaid(t, p, p.str("provider_payment_id"))
+		if list := b.notifications(t); len(list) != 1 || list[0].Outcome == nil || *list[0].Outcome != payments.NotificationNoChange ||
 			list[0].PaymentID == nil || *list[0].PaymentID != p.str("id") {
 			t.Fatalf("notifications %+v, want one finished as no_change for %s", list, p.str("id"))
 		}
@@ -202,7 +219,7 @@ func TestIamportWebhooks(t *testing.T) {
 		}
 		// A different imp_uid for the same order is not the recorded answer:
 		// it is verified with the PG as ever.
-		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_other_1", "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
+		b.notifyPaid(t, p, "imp_other_1")
 		outcomes := map[string]int{}
 		for _, n := range b.waitForOutcomes(t, 2) {
 			outcomes[*n.Outcome]++
@@ -218,19 +235,11 @@ func TestIamportWebhooks(t *testing.T) {
 		// answer waits for the notification sweep, without a job: by then
 		// the charge has made it redundant (finished, no PG lookup), or it
 		// is verified as ever.
-		b := setupPayments(t)
-		key := b.activeKey(t, "payco")
-		b.sandbox.Iamport.SetWebhooksEnabled(false)
-		p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})
-		requireStatus(t, p, http.StatusCreated)
+		b, p := setupPaidCharge(t)
 		b.exec(t, `UPDATE payments SET status = 'processing' WHERE id = $1`, p.str("id")) // the PG's answer not recorded yet
-		requireStatus(t, b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
-		requireStatus(t, b.notify(t, map[string]any{"imp_uid": "imp_forged_1", "merchant_uid": p.str("id"), "status": "paid"}), http.StatusOK)
-		list, err := b.store.NotificationsByAccount(t.Context(), b.accountID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range list {
+		b.notifyPaid(t, p, p.str("provider_payment_id"))
+		b.notifyPaid(t, p, "imp_forged_1")
+		for _, n := range b.notifications(t) {
 			if n.Outcome != nil || n.VerifyAfter == nil {
 				t.Fatalf("notification %s: outcome %v, verify_after %v; want deferred", n.ID, n.Outcome, n.VerifyAfter)
 			}
