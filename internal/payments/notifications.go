@@ -48,7 +48,9 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 	if !billing.ValidID(billing.PrefixProviderAccount, accountID) {
 		return billing.ProviderAccount{}, billing.NotFound("provider account", accountID)
 	}
-	account, err := s.store.GetProviderAccount(ctx, accountID)
+	// The account and the payment a paid hint names, in one read.
+	t, err := s.store.FindNotificationTarget(ctx, accountID, paidHintOrder(provider, n.Payload))
+	account := t.Account
 	if err != nil {
 		return account, err
 	}
@@ -66,26 +68,24 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		ID: billing.NewID(billing.PrefixNotification), ProviderAccountID: account.ID, Provider: provider,
 		DedupeKey: n.DedupeKey, Payload: n.Payload, RemoteAddr: remote.String(),
 	}
-	if p, ok := s.paidHintTarget(ctx, record); ok {
-		switch {
-		case recordedPaid(p, n.ProviderID):
-			// Iamport notifies every paid charge, and billingd recorded the
-			// PG's own answer already: nothing to verify, no job.
-			record.Outcome, record.Detail, record.PaymentID = ptr(NotificationNoChange), ptr(detailAlreadyPaid), &p.ID
-			_, _, err := s.store.RecordNotification(ctx, nil, record)
-			return account, err
-		case p.Status == billing.PaymentProcessing:
-			// The charge has not recorded the PG's answer yet: Iamport sends
-			// the notification as it answers, so that answer is most likely
-			// milliseconds away and will make asking the PG unnecessary.
-			// The notification sweep decides, after notificationGrace.
-			// (When the answer is lost, this notification settles the
-			// payment, a few seconds later.)
-			after := time.Now().Add(notificationGrace) // River runs on real time
-			record.VerifyAfter, record.PaymentID = &after, &p.ID
-			_, _, err := s.store.RecordNotification(ctx, nil, record)
-			return account, err
-		}
+	switch p := t.Payment; {
+	case recordedPaid(p, n.ProviderID):
+		// Iamport notifies every paid charge, and billingd recorded the
+		// PG's own answer already: nothing to verify, no job.
+		record.Outcome, record.Detail, record.PaymentID = ptr(NotificationNoChange), ptr(detailAlreadyPaid), &p.ID
+		_, _, err := s.store.RecordNotification(ctx, nil, record)
+		return account, err
+	case p.Status == billing.PaymentProcessing:
+		// The charge has not recorded the PG's answer yet: Iamport sends
+		// the notification as it answers, so that answer is most likely
+		// milliseconds away and will make asking the PG unnecessary.
+		// The notification sweep decides, after notificationGrace.
+		// (When the answer is lost, this notification settles the
+		// payment, a few seconds later.)
+		after := time.Now().Add(notificationGrace) // River runs on real time
+		record.VerifyAfter, record.PaymentID = &after, &p.ID
+		_, _, err := s.store.RecordNotification(ctx, nil, record)
+		return account, err
 	}
 	return account, s.withTx(ctx, func(tx pgx.Tx) error {
 		stored, isNew, err := s.store.RecordNotification(ctx, tx, record)
@@ -120,8 +120,7 @@ func (s *Service) SweepNotifications(ctx context.Context) (finished, queued int,
 			}
 			n, redundant, verify = len(due), nil, nil
 			for _, d := range due {
-				p := billing.Payment{Status: d.PaymentStatus, ProviderPaymentID: d.ProviderPaymentID}
-				if recordedPaid(p, notificationProviderID(d.Provider, d.Payload)) {
+				if recordedPaid(d.Payment, notificationProviderID(d.Provider, d.Payload)) {
 					redundant = append(redundant, d.ID)
 				} else {
 					verify = append(verify, d.ID)
@@ -197,12 +196,15 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 		return s.store.FinishNotification(ctx, nil, n.ID, outcome, detail, paymentID)
 	}
 	providerID := notificationProviderID(n.Provider, n.Payload)
-	if p, ok := s.paidHintTarget(ctx, n); ok && recordedPaid(p, providerID) {
+	if order := paidHintOrder(n.Provider, n.Payload); order != "" {
 		// A "paid" hint about a payment billingd already recorded as paid
 		// from the PG's own answer, under the same PG id, cannot move it:
 		// transitions only go forward. Asking the PG again would change
 		// nothing. Every other hint is verified.
-		return finish(NotificationNoChange, detailAlreadyPaid, p.ID)
+		t, err := s.store.FindNotificationTarget(ctx, n.ProviderAccountID, order)
+		if err == nil && recordedPaid(t.Payment, providerID) {
+			return finish(NotificationNoChange, detailAlreadyPaid, t.Payment.ID)
+		}
 	}
 	account, err := s.store.GetProviderAccount(ctx, n.ProviderAccountID)
 	if billing.ErrorCode(err) == billing.ENotFound {
@@ -275,24 +277,20 @@ func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mo
 	return len(ids), g.Wait()
 }
 
-// paidHintTarget reads the payment an Iamport "paid" notification names
-// by its merchant_uid, when it is one of the notification's account's.
-func (s *Service) paidHintTarget(ctx context.Context, n store.Notification) (billing.Payment, bool) {
-	status, _ := n.Payload["status"].(string)
-	orderID, _ := n.Payload["merchant_uid"].(string)
-	if n.Provider != providers.Iamport || status != "paid" || !billing.ValidID(billing.PrefixPayment, orderID) {
-		return billing.Payment{}, false
+// paidHintOrder is the payment an Iamport "paid" notification names by
+// its merchant_uid, or "" for any other notification.
+func paidHintOrder(provider string, payload map[string]any) string {
+	status, _ := payload["status"].(string)
+	orderID, _ := payload["merchant_uid"].(string)
+	if provider != providers.Iamport || status != "paid" || !billing.ValidID(billing.PrefixPayment, orderID) {
+		return ""
 	}
-	p, err := s.store.PaymentByID(ctx, orderID)
-	if err != nil || p.ProviderAccountID != n.ProviderAccountID {
-		return billing.Payment{}, false
-	}
-	return p, true
+	return orderID
 }
 
 // recordedPaid reports whether billingd holds p as paid (or later) from
 // the PG's own answer, under the PG payment id providerID.
-func recordedPaid(p billing.Payment, providerID string) bool {
+func recordedPaid(p store.PaymentState, providerID string) bool {
 	if providerID == "" || p.ProviderPaymentID == nil || *p.ProviderPaymentID != providerID {
 		return false
 	}

@@ -54,6 +54,13 @@ func setupChargePath(t *testing.T) chargeBundle {
 	return b
 }
 
+// newPayment is a processing payment of the bundle's key, not stored yet.
+func (b chargeBundle) newPayment() billing.Payment {
+	return billing.Payment{ID: billing.NewID(billing.PrefixPayment), MerchantID: b.merchant.ID, Mode: billing.ModeTest,
+		CustomerID: b.customer.ID, BillingKeyID: b.key.ID, ProviderAccountID: b.account.ID, Provider: "iamport",
+		Amount: 1000, Currency: "KRW", OrderName: "x", Status: billing.PaymentProcessing}
+}
+
 func TestFindChargeTarget(t *testing.T) {
 	t.Parallel()
 
@@ -103,11 +110,6 @@ func TestFindChargeTarget(t *testing.T) {
 func TestCreatePaymentAt(t *testing.T) {
 	t.Parallel()
 
-	payment := func(b chargeBundle) billing.Payment {
-		return billing.Payment{ID: billing.NewID(billing.PrefixPayment), MerchantID: b.merchant.ID, Mode: billing.ModeTest,
-			CustomerID: b.customer.ID, BillingKeyID: b.key.ID, ProviderAccountID: b.account.ID, Provider: "iamport",
-			Amount: 1000, Currency: "KRW", OrderName: "x", Status: billing.PaymentProcessing}
-	}
 	keyState := func(t *testing.T, b chargeBundle, key string) (point string, locked bool) {
 		t.Helper()
 		err := b.s.Pool().QueryRow(t.Context(), `SELECT recovery_point, locked_at IS NOT NULL FROM idempotency_keys
@@ -123,7 +125,7 @@ func TestCreatePaymentAt(t *testing.T) {
 		b := setupChargePath(t)
 		k := store.IdempotencyKey{MerchantID: b.merchant.ID, Mode: billing.ModeTest, Key: "new"}
 		claim := &store.PendingClaim{Request: store.IdempotentRequest{Method: "POST", Path: "/v1/payments", Fingerprint: []byte{1}}}
-		p := payment(b)
+		p := b.newPayment()
 		created, err := b.s.CreatePaymentAt(t.Context(), nil, p, store.Progress{Key: k, Point: "payment:" + p.ID, Claim: claim})
 		if err != nil || created.ID != p.ID || created.Status != billing.PaymentProcessing || created.CreatedAt.IsZero() {
 			t.Fatalf("CreatePaymentAt = %+v, %v", created, err)
@@ -145,7 +147,7 @@ func TestCreatePaymentAt(t *testing.T) {
 			t.Fatal(err)
 		}
 		claim := &store.PendingClaim{Request: req}
-		p := payment(b)
+		p := b.newPayment()
 		_, err := b.s.CreatePaymentAt(t.Context(), nil, p, store.Progress{Key: k, Point: "payment:" + p.ID, Claim: claim})
 		if !errors.Is(err, store.ErrIdempotencyKeyExists) || claim.Claimed() {
 			t.Fatalf("CreatePaymentAt on a taken key = %v (claimed %v)", err, claim.Claimed())
@@ -165,7 +167,7 @@ func TestCreatePaymentAt(t *testing.T) {
 		if _, err := b.s.ClaimIdempotencyKey(t.Context(), k, store.IdempotentRequest{Method: "POST", Path: "/x", Fingerprint: []byte{1}}, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		p := payment(b)
+		p := b.newPayment()
 		if _, err := b.s.CreatePaymentAt(t.Context(), nil, p, store.Progress{Key: k, Point: "payment:" + p.ID}); err != nil {
 			t.Fatal(err)
 		}
@@ -178,9 +180,7 @@ func TestCreatePaymentAt(t *testing.T) {
 func TestSettlePaymentTx(t *testing.T) {
 	t.Parallel()
 	b := setupChargePath(t)
-	p := billing.Payment{ID: billing.NewID(billing.PrefixPayment), MerchantID: b.merchant.ID, Mode: billing.ModeTest,
-		CustomerID: b.customer.ID, BillingKeyID: b.key.ID, ProviderAccountID: b.account.ID, Provider: "iamport",
-		Amount: 1000, Currency: "KRW", OrderName: "x", Status: billing.PaymentProcessing}
+	p := b.newPayment()
 	if _, err := b.s.CreatePayment(t.Context(), nil, p); err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,7 @@ type ChargeTarget struct {
 
 // chargeTargetColumns are billingKeyColumns, then the customer's and the
 // account's columns (customerColumns and providerAccountColumns, prefixed).
-var chargeTargetColumns = billingKeyColumns + `, ` + prefixColumns("c", customerColumns) + `,
-	a.id, a.merchant_id, a.mode, a.provider, a.credentials_sealed, a.credentials_key_id,
-	coalesce(a.base_url, ''), a.settings, a.created_at, a.updated_at`
+var chargeTargetColumns = billingKeyColumns + `, ` + prefixColumns("c", customerColumns) + `, ` + providerAccountColumnsOfA
 
 const chargeTargetFrom = billingKeyFrom + ` JOIN provider_accounts a ON a.id = k.provider_account_id AND a.deleted_at IS NULL `
 

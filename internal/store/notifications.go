@@ -87,12 +87,52 @@ func (s *Store) FinishNotification(ctx context.Context, tx pgx.Tx, id, outcome, 
 	return nil
 }
 
+// PaymentState is what deciding about a notification needs of the payment
+// it names. The zero value means no such payment (of that account).
+type PaymentState struct {
+	ID                string
+	Status            billing.PaymentStatus
+	ProviderPaymentID *string
+}
+
+// NotificationTarget is what a notification's receipt reads: the account
+// it came for, with its credentials left sealed (receipt needs only its
+// provider and settings), and the state of the payment it names.
+type NotificationTarget struct {
+	Account billing.ProviderAccount
+	Payment PaymentState
+}
+
+// FindNotificationTarget reads the live account accountID and, when
+// orderID is not empty, the state of that account's payment orderID, in
+// one round trip and without decrypting the account's credentials.
+func (s *Store) FindNotificationTarget(ctx context.Context, accountID, orderID string) (NotificationTarget, error) {
+	var (
+		t    NotificationTarget
+		acct accountRow
+	)
+	dest := append(acct.dest(), &t.Payment.ID, &t.Payment.Status, &t.Payment.ProviderPaymentID)
+	err := s.pool.QueryRow(ctx, `
+		SELECT `+providerAccountColumnsOfA+`,
+			coalesce(p.id, ''), coalesce(p.status, ''), p.provider_payment_id
+		FROM provider_accounts a
+		LEFT JOIN payments p ON p.id = $2 AND p.provider_account_id = a.id
+		WHERE a.id = $1 AND a.deleted_at IS NULL`, accountID, orderID).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, billing.NotFound("provider account", accountID)
+	}
+	if err != nil {
+		return t, fmt.Errorf("notification target %s: %w", accountID, err)
+	}
+	t.Account = acct.a // credentials stay sealed
+	return t, nil
+}
+
 // DeferredNotification is a deferred notification with the state of the
-// payment it names (PaymentStatus is empty when there is none).
+// payment it names.
 type DeferredNotification struct {
 	Notification
-	PaymentStatus     billing.PaymentStatus
-	ProviderPaymentID *string
+	Payment PaymentState
 }
 
 // DeferredNotifications locks up to limit deferred notifications whose
@@ -100,7 +140,7 @@ type DeferredNotification struct {
 func (s *Store) DeferredNotifications(ctx context.Context, tx pgx.Tx, due time.Time, limit int) ([]DeferredNotification, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT n.id, n.provider_account_id, n.provider, n.payload, n.payment_id, n.verify_after,
-			coalesce(p.status, ''), p.provider_payment_id
+			coalesce(p.id, ''), coalesce(p.status, ''), p.provider_payment_id
 		FROM pg_notifications n LEFT JOIN payments p ON p.id = n.payment_id
 		WHERE n.verify_after <= $1
 		ORDER BY n.verify_after LIMIT $2
@@ -111,7 +151,7 @@ func (s *Store) DeferredNotifications(ctx context.Context, tx pgx.Tx, due time.T
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeferredNotification, error) {
 		var d DeferredNotification
 		err := row.Scan(&d.ID, &d.ProviderAccountID, &d.Provider, &d.Payload, &d.PaymentID, &d.VerifyAfter,
-			&d.PaymentStatus, &d.ProviderPaymentID)
+			&d.Payment.ID, &d.Payment.Status, &d.Payment.ProviderPaymentID)
 		return d, err
 	})
 }

@@ -14,6 +14,11 @@ import (
 const providerAccountColumns = `id, merchant_id, mode, provider, credentials_sealed, credentials_key_id,
 	coalesce(base_url, ''), settings, created_at, updated_at`
 
+// providerAccountColumnsOfA is providerAccountColumns of a join's table
+// aliased a (prefixColumns cannot split the coalesce).
+const providerAccountColumnsOfA = `a.id, a.merchant_id, a.mode, a.provider, a.credentials_sealed, a.credentials_key_id,
+	coalesce(a.base_url, ''), a.settings, a.created_at, a.updated_at`
+
 // seal encrypts credentials bound to the account id: a ciphertext copied
 // onto another account's row will not open.
 func (s *Store) seal(a billing.ProviderAccount) (keyID string, sealed []byte, err error) {
