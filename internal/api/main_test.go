@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/identity"
 	"github.com/billingd/billingd/internal/jobs"
+	"github.com/billingd/billingd/internal/logtest"
 	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/sandbox"
@@ -42,7 +42,7 @@ type testBundle struct {
 	url           string
 	store         *store.Store
 	client        *http.Client
-	logs          *syncBuffer
+	logs          *logtest.Buffer
 	sandbox       *sandbox.Set
 	payments      *payments.Service
 	gateways      *gateways.Gateways
@@ -68,7 +68,7 @@ func setup(t testing.TB) *testBundle { return setupWith(t, bundleOpts{}) }
 func setupWith(t testing.TB, o bundleOpts) *testBundle {
 	t.Helper()
 	st := storetest.NewStore(t)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	if o.maxBodyBytes == 0 {
 		o.maxBodyBytes = 64 << 10
 	}
@@ -228,22 +228,4 @@ func (b *testBundle) newKey(t testing.TB, merchantID, kind, mode string) string 
 		body: map[string]any{"kind": kind, "mode": mode}})
 	requireStatus(t, r, http.StatusCreated)
 	return r.str("key")
-}
-
-// syncBuffer collects log output from concurrent requests.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/identity"
+	"github.com/billingd/billingd/internal/logtest"
 	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
@@ -55,7 +56,7 @@ func (c *testClock) Advance(d time.Duration) {
 // database and the real Bootpay sandbox, reached over HTTP.
 type testBundle struct {
 	ctx        context.Context // carries a logger writing to logs
-	logs       *syncBuffer
+	logs       *logtest.Buffer
 	clock      *testClock
 	store      *store.Store
 	admin      *admin.Service
@@ -80,7 +81,7 @@ func setup(t *testing.T, settings map[string]any) *testBundle {
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	gw := gateways.New(gateways.Options{SandboxURL: srv.URL, Sandbox: sb, Now: clock.Now})
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	b := &testBundle{
 		ctx:   zerolog.New(logs).WithContext(context.Background()),
 		logs:  logs,
@@ -161,24 +162,6 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(p)
-}
-
-// syncBuffer collects log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // postJSON posts body to url and decodes the JSON reply into out.

@@ -145,8 +145,7 @@ type notificationSweepWorker struct {
 }
 
 func (w *notificationSweepWorker) Work(ctx context.Context, _ *river.Job[SweepNotificationsArgs]) error {
-	_, _, err := w.deps.Payments.SweepNotifications(ctx)
-	return err
+	return w.deps.Payments.SweepNotifications(ctx)
 }
 
 // ExpireRegistrationsArgs fails pending billing keys past their deadline.

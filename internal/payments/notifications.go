@@ -106,19 +106,19 @@ func (s *Service) queueVerification(ctx context.Context, tx pgx.Tx, notification
 // SweepNotifications handles the deferred notifications that are due: a
 // "paid" hint whose charge has since recorded the PG's answer as paid,
 // under the same PG id, is finished as no_change with the others like it,
-// in one statement; the rest are queued for verification. It returns how
-// many it finished and queued.
-func (s *Service) SweepNotifications(ctx context.Context) (finished, queued int, err error) {
+// in one statement; the rest are queued for verification. Batches of 500,
+// each its own transaction, until one is not full.
+func (s *Service) SweepNotifications(ctx context.Context) error {
 	const batch = 500
 	for {
 		var n int
-		var redundant, verify []string
-		err = s.withTx(ctx, func(tx pgx.Tx) error {
+		err := s.withTx(ctx, func(tx pgx.Tx) error {
 			due, err := s.store.DeferredNotifications(ctx, tx, time.Now(), batch)
 			if err != nil {
 				return err
 			}
-			n, redundant, verify = len(due), nil, nil
+			n = len(due)
+			var redundant, verify []string
 			for _, d := range due {
 				if recordedPaid(d.Payment, notificationProviderID(d.Provider, d.Payload)) {
 					redundant = append(redundant, d.ID)
@@ -132,8 +132,7 @@ func (s *Service) SweepNotifications(ctx context.Context) (finished, queued int,
 				}
 			}
 			if len(verify) == 0 || s.queue == nil {
-				verify = nil // without jobs they stay deferred (the test clock applies them)
-				return nil
+				return nil // without jobs they stay deferred (the test clock applies them)
 			}
 			for _, id := range verify {
 				if err := s.queueVerification(ctx, tx, id); err != nil {
@@ -142,13 +141,8 @@ func (s *Service) SweepNotifications(ctx context.Context) (finished, queued int,
 			}
 			return s.store.UndeferNotifications(ctx, tx, verify)
 		})
-		if err != nil {
-			return finished, queued, err
-		}
-		// Counted after the commit: a rolled-back batch did nothing.
-		finished, queued = finished+len(redundant), queued+len(verify)
-		if n < batch || s.queue == nil {
-			return finished, queued, nil
+		if err != nil || n < batch || s.queue == nil {
+			return err
 		}
 	}
 }

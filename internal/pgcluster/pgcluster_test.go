@@ -1,7 +1,6 @@
 package pgcluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/billingd/billingd/internal/logtest"
 )
 
 func TestStart(t *testing.T) {
@@ -22,7 +22,7 @@ func TestStart(t *testing.T) {
 
 	t.Run("TempCluster", func(t *testing.T) {
 		t.Parallel()
-		log := &syncBuffer{}
+		log := &logtest.Buffer{}
 		c := mustStart(t, Options{Log: log})
 
 		if got := queryString(t, c.URL(), "SHOW fsync"); got != "off" {
@@ -256,23 +256,4 @@ func requireGone(t testing.TB, path string) {
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s still there after Stop (stat: %v)", path, err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the server's output goroutine and the test can
-// share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
