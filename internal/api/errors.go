@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/store"
 )
 
 // Codes that exist only at the HTTP layer.
@@ -15,6 +16,7 @@ const (
 	eTooLarge         billing.Code = "request_too_large"
 	eUnsupportedMedia billing.Code = "unsupported_media_type"
 	eMethodNotAllowed billing.Code = "method_not_allowed"
+	eUnavailable      billing.Code = "service_unavailable"
 )
 
 // statusOf is the one mapping from error codes to HTTP statuses.
@@ -32,6 +34,7 @@ var statusOf = map[billing.Code]int{
 	eTooLarge:             http.StatusRequestEntityTooLarge,
 	eUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	eMethodNotAllowed:     http.StatusMethodNotAllowed,
+	eUnavailable:          http.StatusServiceUnavailable,
 }
 
 type errorBody struct {
@@ -67,13 +70,26 @@ func (e errorObject) MarshalJSON() ([]byte, error) {
 // renderError writes err as the error envelope. An error that is not a
 // *billing.Error is ours: the client sees "internal error" and the request
 // id, and the cause is logged once, here.
+//
+// A database that cannot be reached is no bug: it answers 503 with
+// Retry-After, and is logged as a warning.
 func renderError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, publicError(r, err))
+}
+
+// publicError is the application error err is answered with, logging the
+// cause of one that is ours.
+func publicError(r *http.Request, err error) *billing.Error {
 	var be *billing.Error
-	if !errors.As(err, &be) || statusOf[be.Code] == 0 || be.Code == billing.EInternal {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("internal error")
-		be = errInternal
+	if errors.As(err, &be) && statusOf[be.Code] != 0 && be.Code != billing.EInternal {
+		return be
 	}
-	writeError(w, r, be)
+	if store.Unavailable(err) {
+		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("database unavailable")
+		return errUnavailable
+	}
+	zerolog.Ctx(r.Context()).Error().Err(err).Msg("internal error")
+	return errInternal
 }
 
 // errorStatus is the status renderError answers err with: 0 for nil.
@@ -83,19 +99,58 @@ func errorStatus(err error) int {
 	}
 	var be *billing.Error
 	if !errors.As(err, &be) || statusOf[be.Code] == 0 || be.Code == billing.EInternal {
+		if store.Unavailable(err) {
+			return http.StatusServiceUnavailable
+		}
 		return http.StatusInternalServerError
 	}
 	return statusOf[be.Code]
 }
 
+// retryAfter is the one list of answers that tell the caller to retry the
+// same request later, with how many seconds to wait: they carry
+// Retry-After, and a request under an Idempotency-Key that gets one
+// releases its key instead of storing the answer (idempotency.go), so the
+// retry is processed once the conflict clears. Keyed by reason; "" stands
+// for every error of a code.
+var retryAfter = map[billing.Code]map[string]string{
+	billing.ERateLimited: {"": "1"},
+	eUnavailable:         {"": "2"},
+	billing.EConflict: {
+		"refund_in_progress":     "2", // store.CreateRefund: another refund is in flight
+		"outcome_unknown":        "5", // payments.Refund: the PG has not confirmed the payment yet
+		"payment_changed":        "1", // payments.Refund: the payment moved under the refund
+		"idempotency_key_in_use": "1", // the first request with the key still runs
+	},
+}
+
+// retryAfterOf is the Retry-After an error's answer carries, or "".
+func retryAfterOf(be *billing.Error) string {
+	byReason := retryAfter[be.Code]
+	if v, ok := byReason[be.Reason]; ok {
+		return v
+	}
+	return byReason[""]
+}
+
+// retryable is whether err's answer tells the caller to retry.
+func retryable(err error) bool {
+	var be *billing.Error
+	return errors.As(err, &be) && retryAfterOf(be) != ""
+}
+
 // errInternal is all a client learns about our own failures.
 var errInternal = &billing.Error{Code: billing.EInternal, Message: "internal error; quote the request_id when you contact support"}
+
+// errUnavailable answers a request the database could not serve.
+var errUnavailable = &billing.Error{Code: eUnavailable, Reason: "database_unavailable",
+	Message: "the service cannot reach its database right now; retry after the time in Retry-After"}
 
 // writeError writes an application error as the error envelope.
 func writeError(w http.ResponseWriter, r *http.Request, be *billing.Error) {
 	status := statusOf[be.Code]
-	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+	if after := retryAfterOf(be); after != "" {
+		w.Header().Set("Retry-After", after)
 	}
 	obj := errorObject{
 		Type:         string(be.Code),

@@ -24,8 +24,11 @@ import (
 //   - the same key while the first request still runs is 409;
 //   - a request that fails validation (400, 413, 415) stores nothing, so
 //     the key can be reused with a corrected body;
-//   - a 5xx releases the key and keeps its recovery point, so a retry
-//     resumes where the failed run stopped.
+//   - a 5xx, or any answer that tells the caller to retry (it carries
+//     Retry-After: 409 refund_in_progress, outcome_unknown, …; see
+//     retryAfter in errors.go), releases the key and keeps its recovery
+//     point, so a retry resumes where the failed run stopped instead of
+//     replaying an answer that was only ever meant for the moment.
 //
 // A charge claims its key in the statement that creates its payment rather
 // than before it runs (idempotentCharge): one round trip and one
@@ -84,20 +87,26 @@ func idempotencyKeyAnswered(r *http.Request) {
 }
 
 // renderStored renders an answer for storing with the work it describes,
-// when the middleware would store it: not for a 5xx (which releases the
-// key) nor for a refusal of the request itself (400, 413, 415: the key is
+// when the middleware would store it: not for a 5xx or a retryable answer
+// (which release the key) nor for a refusal of the request itself (400, 413, 415: the key is
 // forgotten). err is what the answer renders, checked first so that an
 // internal error is neither rendered nor logged twice.
 func renderStored(r *http.Request, render func(http.ResponseWriter), err error) (int, []byte, bool) {
-	if status := errorStatus(err); status >= 500 || refusesRequest(status) {
+	if status := errorStatus(err); status >= 500 || refusesRequest(status) || retryable(err) {
 		return 0, nil, false
 	}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	render(rec)
-	if rec.status >= 500 || refusesRequest(rec.status) {
+	if releases(rec) || refusesRequest(rec.status) {
 		return 0, nil, false
 	}
 	return rec.status, rec.body.Bytes(), true
+}
+
+// releases is whether an answer releases its key rather than being stored:
+// a 5xx, or an answer that tells the caller to retry.
+func releases(rec *recorder) bool {
+	return rec.status >= 500 || rec.header.Get("Retry-After") != ""
 }
 
 // refusesRequest is whether status says the request itself was wrong, so
@@ -232,7 +241,7 @@ func (b *replayableBody) rewind() *replayableBody {
 // before claiming it, or found it taken) owns no key and settles nothing.
 func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, run *idempotencyRun) {
 	key := run.key
-	settle := func(status int) {
+	settle := func(status int, release bool) {
 		if run.answered || (run.pending != nil && !run.pending.Claimed()) {
 			return
 		}
@@ -240,7 +249,7 @@ func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, 
 		defer cancel()
 		var err error
 		switch {
-		case status >= 500:
+		case release:
 			err = s.store.ReleaseIdempotencyKey(ctx, key)
 		case refusesRequest(status):
 			err = s.store.ForgetIdempotencyKey(ctx, key)
@@ -255,12 +264,12 @@ func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, 
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			settle(http.StatusInternalServerError)
+			settle(http.StatusInternalServerError, true)
 			panic(p) // recoverPanics renders the 500
 		}
 	}()
 	next.ServeHTTP(rec, r)
-	settle(rec.status)
+	settle(rec.status, releases(rec))
 }
 
 // fingerprint identifies a request: method, path and the body in canonical

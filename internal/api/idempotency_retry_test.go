@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+)
+
+// An answer that tells the caller to retry (409 outcome_unknown here) is
+// not stored under its Idempotency-Key: the retry with the same key is
+// processed again once the conflict clears, and gets the new answer.
+func TestRetryableAnswerIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	b := setupPaymentsWith(t, bundleOpts{noJobs: true})
+	key := b.activeKey(t, "payco")
+	// 7: the gateway fails before the PG; the payment stays unknown and
+	// the PG does not know it yet.
+	p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 2007, "order_name": "x"})
+	requireStatus(t, p, http.StatusAccepted)
+	refund := func() response {
+		return b.do(t, request{method: "POST", path: "/v1/payments/" + p.str("id") + "/cancel", auth: b.m.secret,
+			body: map[string]any{"reason": "changed my mind"}, header: map[string]string{"Idempotency-Key": "r"}})
+	}
+
+	first := refund()
+	requireStatus(t, first, http.StatusConflict)
+	var locked, answered bool
+	if err := b.store.Pool().QueryRow(t.Context(), `SELECT locked_at IS NOT NULL, response_status IS NOT NULL
+		FROM idempotency_keys WHERE key = 'r'`).Scan(&locked, &answered); err != nil {
+		t.Fatal(err)
+	}
+	if locked || answered {
+		t.Fatalf("after a retryable answer the key is locked=%v answered=%v, want released", locked, answered)
+	}
+	if first.errorField("code") != "outcome_unknown" || first.header.Get("Retry-After") == "" {
+		t.Fatalf("first refund %s (Retry-After %q), want outcome_unknown with Retry-After", first.raw, first.header.Get("Retry-After"))
+	}
+
+	// The conflict clears: the PG's grace for an order it never heard of
+	// runs out, so reconciling fails the payment.
+	if _, err := b.store.Pool().Exec(t.Context(), `UPDATE payments SET created_at = now() - interval '1 day' WHERE id = $1`, p.str("id")); err != nil {
+		t.Fatal(err)
+	}
+	second := refund()
+	requireStatus(t, second, http.StatusConflict)
+	if second.header.Get("Idempotent-Replayed") != "" || second.errorField("code") != "payment_not_refundable" {
+		t.Fatalf("retry %s (replayed %q), want a fresh payment_not_refundable", second.raw, second.header.Get("Idempotent-Replayed"))
+	}
+	// A final answer is stored as before.
+	third := refund()
+	if third.header.Get("Idempotent-Replayed") != "true" || string(third.raw) != string(second.raw) {
+		t.Fatalf("final answer not replayed: %s", third.raw)
+	}
+}
