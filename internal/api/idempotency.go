@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,10 +40,19 @@ import (
 // Records are kept store.IdempotencyRetention, then the prune job deletes
 // them.
 
-// idempotencyStaleAfter is how long a lock may be held before a new request
-// may take it over. It exceeds the longest a handler can run (write timeout
-// and PG timeouts), so only a run whose process died is ever taken over.
-const idempotencyStaleAfter = 2 * time.Minute
+// A key's lock is a lease: the request holding it renews it every
+// idempotencyRenewEvery while it runs, and a lock not renewed for
+// idempotencyLease belongs to a run whose process died (kill -9, OOM), so
+// the next request with the key takes it over and resumes from the
+// recovery point. The lease, not the longest a request may run, bounds how
+// long a retry after a crash waits: seconds, not minutes. Taking over is
+// safe even from a live run that lost its database for a lease: a charge's
+// order id is fixed before the PG hears of it, so the resumed run
+// reconciles that order instead of charging again.
+const (
+	idempotencyLease      = 15 * time.Second
+	idempotencyRenewEvery = idempotencyLease / 3
+)
 
 const maxIdempotencyKeyLen = 255
 
@@ -195,7 +205,7 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 // claimAndRun claims the key and runs the handler, or answers for the key:
 // the stored response, 409 or 422.
 func (s *Server) claimAndRun(w http.ResponseWriter, r *http.Request, next http.Handler, key store.IdempotencyKey, req store.IdempotentRequest) {
-	claim, err := s.store.ClaimIdempotencyKey(r.Context(), key, req, idempotencyStaleAfter)
+	claim, err := s.store.ClaimIdempotencyKey(r.Context(), key, req, idempotencyLease)
 	if err != nil {
 		renderError(w, r, err)
 		return
@@ -257,19 +267,57 @@ func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, 
 			err = s.store.CompleteIdempotencyKey(ctx, key, status, rec.body.Bytes())
 		}
 		if err != nil {
-			// The key stays locked until it goes stale; a retry then
+			// The key stays locked until its lease lapses; a retry then
 			// resumes from its recovery point. Nothing is lost.
 			zerolog.Ctx(r.Context()).Error().Err(err).Msg("settle idempotency key")
 		}
 	}
+	stopRenewing := s.renewLease(r.Context(), run)
 	defer func() {
 		if p := recover(); p != nil {
+			stopRenewing()
 			settle(http.StatusInternalServerError, true)
 			panic(p) // recoverPanics renders the 500
 		}
 	}()
 	next.ServeHTTP(rec, r)
+	stopRenewing()
 	settle(rec.status, releases(rec))
+}
+
+// renewLease keeps the key's lease alive while the request runs, once the
+// key is claimed (a charge claims it with its payment, after the run
+// starts), and returns the function that stops renewing: it returns once
+// no renewal is under way, so none lands after the key is settled. Nearly
+// every request ends before the first renewal is due, and costs nothing.
+func (s *Server) renewLease(ctx context.Context, run *idempotencyRun) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	ctx = context.WithoutCancel(ctx) // a client that hung up leaves the run going
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(idempotencyRenewEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if run.pending != nil && !run.pending.Claimed() {
+				continue
+			}
+			rctx, cancel := context.WithTimeout(ctx, idempotencyRenewEvery)
+			err := s.store.RenewIdempotencyKey(rctx, run.key)
+			cancel()
+			if err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Msg("renew idempotency lease")
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done); <-stopped })
+	}
 }
 
 // fingerprint identifies a request: method, path and the body in canonical

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // An answer that tells the caller to retry (409 outcome_unknown here) is
@@ -49,5 +50,28 @@ func TestRetryableAnswerIsNotReplayed(t *testing.T) {
 	third := refund()
 	if third.header.Get("Idempotent-Replayed") != "true" || string(third.raw) != string(second.raw) {
 		t.Fatalf("final answer not replayed: %s", third.raw)
+	}
+}
+
+// A request that runs longer than the lease keeps its key: it renews the
+// lease while it runs, so a retry meanwhile is 409 and never a second run.
+func TestLeaseIsRenewedWhileTheRequestRuns(t *testing.T) {
+	t.Parallel()
+	b := setupPaymentsWith(t, bundleOpts{noJobs: true})
+	key := b.activeKey(t, "payco")
+	body := map[string]any{"billing_key_id": key, "amount": 3005, "order_name": "slow"} // 5: the PG holds its reply
+	first := make(chan response, 1)
+	go func() { first <- b.charge(t, "slow", body) }()
+
+	time.Sleep(idempotencyLease + idempotencyRenewEvery)
+	during := b.charge(t, "slow", body)
+	requireStatus(t, during, http.StatusConflict)
+	if during.errorField("code") != "idempotency_key_in_use" {
+		t.Fatalf("retry while the first runs: %s", during.raw)
+	}
+	got := <-first
+	requireStatus(t, got, http.StatusAccepted) // the PG's reply never came: unknown
+	if n := b.pgCalls("POST /subscribe/payments/again"); n != 1 {
+		t.Fatalf("%d PG charges, want 1", n)
 	}
 }

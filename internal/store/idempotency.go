@@ -56,9 +56,11 @@ type Claim struct {
 }
 
 // ClaimIdempotencyKey takes the key for a request, or reports why it cannot.
-// A lock older than staleAfter belongs to a run that died (its process was
-// killed); the new request takes it over and resumes from the recovery point.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r IdempotentRequest, staleAfter time.Duration) (Claim, error) {
+// locked_at is the last time the run holding the key said it is alive
+// (RenewIdempotencyKey): a lock not renewed for lease belongs to a run that
+// died (its process was killed); the new request takes it over and resumes
+// from the recovery point.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r IdempotentRequest, lease time.Duration) (Claim, error) {
 	// Insert-or-nothing first, as one statement (its own transaction, one
 	// round trip): a new key — nearly every request — is claimed by it. Of
 	// many concurrent first requests exactly one inserts; the others wait
@@ -88,7 +90,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r Ide
 			SELECT fingerprint, recovery_point, response_status, response_body,
 				locked_at IS NOT NULL, coalesce(locked_at < now() - $4::interval, false)
 			FROM idempotency_keys WHERE merchant_id = $1 AND mode = $2 AND key = $3
-			FOR UPDATE`, k.MerchantID, k.Mode, k.Key, staleAfter).
+			FOR UPDATE`, k.MerchantID, k.Mode, k.Key, lease).
 			Scan(&fingerprint, &claim.RecoveryPoint, &status, &claim.ResponseBody, &locked, &stale)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Deleted between our insert and this select (a cleanup, or a
@@ -115,6 +117,18 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r Ide
 		return err
 	})
 	return claim, err
+}
+
+// RenewIdempotencyKey extends the lease of the run holding the key, while
+// it holds it: a settled or released key stays as it is.
+func (s *Store) RenewIdempotencyKey(ctx context.Context, k IdempotencyKey) error {
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET locked_at = now()
+		WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND locked_at IS NOT NULL AND response_status IS NULL`,
+		k.MerchantID, k.Mode, k.Key)
+	if err != nil {
+		return fmt.Errorf("renew idempotency key: %w", err)
+	}
+	return nil
 }
 
 // PendingClaim is a request whose key is claimed by the statement that
