@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -199,7 +198,7 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 	r.Body = (&replayableBody{body: body}).rewind()
 	p := principalFrom(r.Context())
 	return store.IdempotencyKey{MerchantID: p.MerchantID, Mode: p.Mode, Key: raw},
-		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: fingerprint(r.Method, r.URL.Path, body)}, true
+		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))}, true
 }
 
 // claimAndRun claims the key and runs the handler, or answers for the key:
@@ -320,12 +319,12 @@ func (s *Server) renewLease(ctx context.Context, run *idempotencyRun) (stop func
 	}
 }
 
-// fingerprint identifies a request: method, path and the body in canonical
-// form (JSON re-encoded with sorted keys), so formatting and key order do
-// not make the same request look different.
-func fingerprint(method, path string, body []byte) []byte {
-	h := sha256.New()
-	h.Write([]byte(method + "\n" + path + "\n"))
+// canonicalRequest is what identifies a request under its key: method,
+// path and the body in canonical form (JSON re-encoded with sorted keys),
+// so formatting and key order do not make the same request look different.
+// It holds card data on POST /v1/billing_keys: only its keyed hash
+// (store.Fingerprint) is ever stored.
+func canonicalRequest(method, path string, body []byte) []byte {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // exact numbers: 2^53+1 and 2^53 must differ
@@ -334,8 +333,7 @@ func fingerprint(method, path string, body []byte) []byte {
 			body = canonical
 		}
 	}
-	h.Write(body)
-	return h.Sum(nil)
+	return append([]byte(method+"\n"+path+"\n"), body...)
 }
 
 // recorder buffers a response so it can be stored before it is sent.
