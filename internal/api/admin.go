@@ -126,6 +126,10 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	keys, err := s.admin.ListAPIKeys(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		renderError(w, r, err)
@@ -163,6 +167,10 @@ func (s *Server) createProviderAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listProviderAccounts(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	accounts, err := s.admin.ListProviderAccounts(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		renderError(w, r, err)

@@ -56,7 +56,7 @@ func (s *Server) getBillingKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listBillingKeys(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r, billing.PrefixBillingKey)
+	page, err := parsePage(r, billing.PrefixBillingKey, "customer_id", "status")
 	if err != nil {
 		renderError(w, r, err)
 		return

@@ -113,7 +113,7 @@ func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r, billing.PrefixCustomer)
+	page, err := parsePage(r, billing.PrefixCustomer, "external_id", "email")
 	if err != nil {
 		renderError(w, r, err)
 		return

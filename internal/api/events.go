@@ -19,7 +19,7 @@ import (
 var eventTypeFilter = regexp.MustCompile(`^[a-z_]{1,40}\.([a-z_]{1,40}|\*)$`)
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r, billing.PrefixEvent)
+	page, err := parsePage(r, billing.PrefixEvent, "type", "object_id", "object_type")
 	if err != nil {
 		renderError(w, r, err)
 		return
@@ -72,6 +72,10 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 // listEventDeliveries shows what became of an event's webhooks: one
 // delivery per endpoint, each with every attempt.
 func (s *Server) listEventDeliveries(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		renderError(w, r, err)
+		return
+	}
 	e, ok := s.eventFromPath(w, r)
 	if !ok {
 		return

@@ -23,6 +23,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err != nil:
 		zerolog.Ctx(r.Context()).Warn().Err(err).Msg("readiness: database")
+		w.Header().Set("Retry-After", retryAfterOf(errUnavailable))
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "database unreachable"})
 	case !st.Ready():
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": "migrations pending",

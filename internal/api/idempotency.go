@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -185,9 +188,16 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 			Param: "Idempotency-Key", Message: "this endpoint needs an Idempotency-Key header (a unique value per operation, e.g. a UUID)"})
 		return store.IdempotencyKey{}, store.IdempotentRequest{}, true
 	}
-	if len(raw) > maxIdempotencyKeyLen || strings.TrimSpace(raw) != raw {
+	if len(raw) > maxIdempotencyKeyLen || strings.TrimSpace(raw) != raw || !storableText(raw) {
 		renderError(w, r, &billing.Error{Code: billing.EInvalid, Reason: "idempotency_key_invalid",
-			Param: "Idempotency-Key", Message: "Idempotency-Key must be 1 to 255 characters without surrounding spaces"})
+			Param: "Idempotency-Key", Message: "Idempotency-Key must be 1 to 255 characters of UTF-8 text without surrounding spaces or control characters"})
+		return store.IdempotencyKey{}, store.IdempotentRequest{}, true
+	}
+	if !storableText(r.URL.Path) {
+		// The path is stored with the key; no id holds such bytes, so no
+		// handler would find what it names.
+		renderError(w, r, &billing.Error{Code: billing.ENotFound, Reason: "resource_missing",
+			Message: fmt.Sprintf("no such object: %q", r.URL.Path)})
 		return store.IdempotencyKey{}, store.IdempotentRequest{}, true
 	}
 	body, err := io.ReadAll(r.Body)
@@ -199,6 +209,20 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 	p := principalFrom(r.Context())
 	return store.IdempotencyKey{MerchantID: p.MerchantID, Mode: p.Mode, Key: raw},
 		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))}, true
+}
+
+// storableText is whether s can go into a text column: valid UTF-8 without
+// NUL (Postgres refuses both) nor other control characters.
+func storableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if unicode.IsControl(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // claimAndRun claims the key and runs the handler, or answers for the key:

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/store"
@@ -15,10 +20,14 @@ const (
 )
 
 // parsePage reads ?limit= and ?starting_after= for a list of objects whose
-// ids carry prefix.
-func parsePage(r *http.Request, prefix string) (store.Page, error) {
+// ids carry prefix, and refuses any query parameter but those and the
+// list's filters.
+func parsePage(r *http.Request, prefix string, filters ...string) (store.Page, error) {
 	q := r.URL.Query()
 	p := store.Page{Limit: defaultPageLimit, StartingAfter: q.Get("starting_after")}
+	if err := onlyParams(q, append(filters, "limit", "starting_after")...); err != nil {
+		return p, err
+	}
 	if raw := q.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > maxPageLimit {
@@ -30,4 +39,22 @@ func parsePage(r *http.Request, prefix string) (store.Page, error) {
 		return p, billing.Invalid("starting_after", "starting_after must be an id from a previous page")
 	}
 	return p, nil
+}
+
+// onlyParams refuses a query parameter not in known: a filter the list does
+// not have (a typo, or ?subscription_id= on payments) would otherwise be
+// ignored silently and the caller handed every object instead.
+func onlyParams(q url.Values, known ...string) error {
+	names := slices.Sorted(maps.Keys(q)) // the same one named every time
+	for _, name := range names {
+		if !slices.Contains(known, name) {
+			takes := "no query parameters"
+			if len(known) > 0 {
+				takes = strings.Join(known, ", ")
+			}
+			return &billing.Error{Code: billing.EInvalid, Reason: "parameter_unknown", Param: name,
+				Message: fmt.Sprintf("unknown query parameter %q; this list takes %s", name, takes)}
+		}
+	}
+	return nil
 }

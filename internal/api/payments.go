@@ -90,7 +90,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r, billing.PrefixPayment)
+	page, err := parsePage(r, billing.PrefixPayment, "customer_id", "status", "created_after", "created_before")
 	if err != nil {
 		renderError(w, r, err)
 		return

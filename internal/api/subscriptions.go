@@ -54,7 +54,7 @@ func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
-	page, err := parsePage(r, billing.PrefixSubscription)
+	page, err := parsePage(r, billing.PrefixSubscription, "customer_id", "status")
 	if err != nil {
 		renderError(w, r, err)
 		return

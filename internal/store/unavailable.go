@@ -25,12 +25,16 @@ func Unavailable(err error) bool {
 		netErr  *net.OpError
 	)
 	switch {
+	case errors.As(err, &connect):
+		// Whatever the server said while refusing (a database not
+		// accepting connections is 55000), no session was had.
+		return true
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01–57P03: admin shutdown,
 		// crash shutdown, cannot connect now; 53300: too many connections.
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
 			pgErr.Code == "57P03" || pgErr.Code == "53300"
-	case errors.As(err, &connect), errors.As(err, &netErr),
+	case errors.As(err, &netErr),
 		errors.Is(err, puddle.ErrClosedPool), errors.Is(err, pgconn.ErrConnClosed),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return true
