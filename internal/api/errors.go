@@ -115,6 +115,7 @@ func errorStatus(err error) int {
 // for every error of a code.
 var retryAfter = map[billing.Code]map[string]string{
 	billing.ERateLimited: {"": "1"},
+	billing.EProvider:    {"provider_unavailable": "5"}, // the PG could not be reached (502)
 	eUnavailable:         {"": "2"},
 	billing.EConflict: {
 		"refund_in_progress":     "2", // store.CreateRefund: another refund is in flight
