@@ -305,6 +305,8 @@ func (s *Service) resume(ctx context.Context, c Caller, id string) (billing.Paym
 // job when the outcome is unknown) in one transaction, and returns the
 // payment as it now stands. With a, the request's answer commits with them.
 func (s *Service) settle(ctx context.Context, p billing.Payment, o billing.Outcome, a *answering) (billing.Payment, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
 	var ans *store.Answer
 	record := func(tx pgx.Tx, updated billing.Payment, changed bool) error {
 		if !changed {

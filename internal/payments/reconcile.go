@@ -95,6 +95,8 @@ func (s *Service) lookup(ctx context.Context, p billing.Payment) (providers.Paym
 // console included). Only forward moves happen; it returns the payment as
 // it now stands.
 func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.Payment) (billing.Payment, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
 	o := outcomeOf(pg)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		if err := s.lockSubscriptionOf(ctx, tx, p); err != nil {

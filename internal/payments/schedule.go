@@ -42,6 +42,9 @@ func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem
 	})
 	cancel()
 
+	// The PG's answer is recorded whether or not the client still waits.
+	ctx, cancel = recordContext(ctx)
+	defer cancel()
 	switch {
 	case schedErr == nil || errors.Is(schedErr, providers.ErrUnknown):
 		err = s.withTx(ctx, func(tx pgx.Tx) error {

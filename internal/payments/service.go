@@ -88,6 +88,18 @@ func (s *Service) pgContext(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
 }
 
+// recordTimeout bounds the writes that record a PG's answer.
+const recordTimeout = 15 * time.Second
+
+// recordContext detaches the recording of a PG's answer from the request
+// that asked, as pgContext does for the call itself: once the PG has
+// answered, a client that hangs up must not leave the answer unrecorded
+// (the payment processing until a sweep). It keeps the request's values
+// (trace, logger) and has its own deadline.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
 // withTx runs fn in one transaction.
 func (s *Service) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return s.store.WithTx(ctx, fn)
