@@ -21,6 +21,9 @@ const (
 	StatusCancelled PaymentStatus = "cancelled" // fully cancelled after being paid
 )
 
+// ChannelAPI is the channel of a payment made over the PG's REST API.
+const ChannelAPI = "api"
+
 // Payment is what a PG reports about one payment.
 type Payment struct {
 	ProviderID      string // imp_uid (Iamport) or receipt_id (Bootpay)
@@ -30,6 +33,12 @@ type Payment struct {
 	CancelledAmount int64 // cumulative
 	Currency        string
 	BillingKey      string // customer_uid / billing_key the payment was made with, when reported
+	// Channel is how the payment was made, when the PG says: ChannelAPI for
+	// a server-to-server charge (all billingd makes), else a browser or app.
+	Channel string
+	// TestChannel means the PG made it on a test channel (Iamport
+	// "sandbox", Bootpay "sandbox"): no money moved.
+	TestChannel bool
 	PG              string // the underlying PG (e.g. "nice", "payco")
 	PayMethod       string
 	CardName        string

@@ -36,3 +36,32 @@ func TestRefusedChargeWithFailedLookupIsUnknown(t *testing.T) {
 	_, err = b.client.Charge(ctx, providers.ChargeRequest{OrderID: "pay_nobody", BillingKey: "cus_nobody", Amount: 5000})
 	requireKind(t, err, providers.ErrRejected)
 }
+
+// TestTestChannelOnlyForTestAccounts: a test-mode client asks for test-
+// channel payments (include_sandbox) and a live one never does; either
+// way the adapter reports the channel the PG gives, so the caller can
+// refuse a test-channel payment on a live account.
+func TestTestChannelOnlyForTestAccounts(t *testing.T) {
+	t.Parallel()
+	for _, live := range []bool{false, true} {
+		b := setupWith(t, bundleOptions{live: live})
+		b.mustWindowKey(t, "cus_channel")
+		paid, err := b.client.Charge(context.Background(), providers.ChargeRequest{OrderID: "pay_channel", BillingKey: "cus_channel", Amount: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The sandbox is a test channel, and billingd charges over the API.
+		if !paid.TestChannel || paid.Channel != providers.ChannelAPI {
+			t.Fatalf("live=%v: charge reply channel %q test %v", live, paid.Channel, paid.TestChannel)
+		}
+		got, err := b.client.GetPayment(context.Background(), paid.ProviderID)
+		if live {
+			// Without include_sandbox Iamport hides it, as from a live account.
+			requireKind(t, err, providers.ErrNotFound)
+			continue
+		}
+		if err != nil || !got.TestChannel || got.Channel != providers.ChannelAPI {
+			t.Fatalf("test-mode lookup = %+v, %v", got, err)
+		}
+	}
+}

@@ -133,15 +133,19 @@ func (c *Client) FindPayment(ctx context.Context, orderID string) (providers.Pay
 }
 
 // GetPayment looks a payment up by imp_uid (GET /payments/{imp_uid}).
-// include_sandbox=true is always sent: without it Iamport hides payments
-// made on test channels, and live payments are returned either way.
+// Only a test-mode client sends include_sandbox=true: without it Iamport
+// hides payments made on test channels, which a live account must never
+// take for real ones. (The caller checks TestChannel on every answer too.)
 func (c *Client) GetPayment(ctx context.Context, providerID string) (providers.Payment, error) {
 	const op = "get payment"
 	if providerID == "" {
 		return providers.Payment{}, c.invalid(op, "imp_uid is required")
 	}
-	return c.lookupPayment(ctx, request{op: op, method: http.MethodGet, path: "/payments/" + url.PathEscape(providerID),
-		query: url.Values{"include_sandbox": {"true"}}, repeatable: true})
+	req := request{op: op, method: http.MethodGet, path: "/payments/" + url.PathEscape(providerID), repeatable: true}
+	if c.test {
+		req.query = url.Values{"include_sandbox": {"true"}}
+	}
+	return c.lookupPayment(ctx, req)
 }
 
 func (c *Client) lookupPayment(ctx context.Context, req request) (providers.Payment, error) {
