@@ -39,16 +39,16 @@ type Payment struct {
 	// TestChannel means the PG made it on a test channel (Iamport
 	// "sandbox", Bootpay "sandbox"): no money moved.
 	TestChannel bool
-	PG              string // the underlying PG (e.g. "nice", "payco")
-	PayMethod       string
-	CardName        string
-	CardNumber      string // masked as the PG returns it
-	ReceiptURL      string
-	FailCode        string
-	FailReason      string
-	PaidAt          time.Time // zero when not paid
-	FailedAt        time.Time
-	CancelledAt     time.Time
+	PG          string // the underlying PG (e.g. "nice", "payco")
+	PayMethod   string
+	CardName    string
+	CardNumber  string // masked as the PG returns it
+	ReceiptURL  string
+	FailCode    string
+	FailReason  string
+	PaidAt      time.Time // zero when not paid
+	FailedAt    time.Time
+	CancelledAt time.Time
 }
 
 // BillingKey is what a PG reports about a registered billing key.
