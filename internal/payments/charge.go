@@ -207,8 +207,15 @@ func (s *Service) chargeNow(ctx context.Context, pl planned, idem Idempotency) (
 	})
 	cancel()
 
-	// Phase 2: record the answer.
+	// Phase 2: record the answer — only when it is about what was sent.
 	outcome := chargeOutcome(pgPayment, chargeErr)
+	if answered := answeredPayment(pgPayment, chargeErr); answered != nil && outcome.Status != billing.PaymentUnknown {
+		if err := s.checkPGWithKey(ctx, p, pl.key.ProviderKey, *answered, pathCharge); errors.Is(err, ErrPGMismatch) {
+			outcome, chargeErr = billing.Outcome{Status: billing.PaymentUnknown}, nil
+		} else if err != nil {
+			return p, err // processing: the stale sweep reconciles it
+		}
+	}
 	if outcome.At.IsZero() {
 		outcome.At = s.clock.Now(p.Mode)
 	}
@@ -261,6 +268,17 @@ func chargeOutcome(pg providers.Payment, err error) billing.Outcome {
 	}
 	o.FailureCode, o.FailureMessage = failureOf(err)
 	return o
+}
+
+// answeredPayment is the PG's payment a charge's answer carries, if any.
+func answeredPayment(pg providers.Payment, err error) *providers.Payment {
+	if err == nil {
+		return &pg
+	}
+	if pe, _ := providers.AsError(err); pe != nil {
+		return pe.Payment
+	}
+	return nil
 }
 
 // chargeResult is the error that goes with the recorded payment: nil when

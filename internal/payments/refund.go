@@ -201,7 +201,7 @@ func (s *Service) reconcileRefund(ctx context.Context, p billing.Payment, r bill
 	if err != nil {
 		return p, fmt.Errorf("%w: refund %s: %v", ErrStillUnknown, r.ID, err)
 	}
-	if p, err = s.applyPG(ctx, p, pgPayment); err != nil {
+	if p, err = s.applyPG(ctx, p, pgPayment, pathReconcile); err != nil {
 		return p, err
 	}
 	if pgPayment.CancelledAmount >= (p.Amount-r.RefundableBefore)+r.Amount {

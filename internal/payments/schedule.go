@@ -187,10 +187,7 @@ func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billin
 	if err != nil {
 		return p, fmt.Errorf("%w: %v", ErrStillUnknown, err)
 	}
-	if pg.OrderID != p.ID || pg.Amount != p.Amount {
-		return p, fmt.Errorf("scheduled payment %s: the PG's run is for order %s / %d KRW", p.ID, pg.OrderID, pg.Amount)
-	}
-	return s.applyPG(ctx, p, pg)
+	return s.applyPG(ctx, p, pg, pathSchedule)
 }
 
 // schedulerOf is the PG scheduler of a scheduled payment's account, and the
