@@ -114,13 +114,22 @@ func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.P
 			return err
 		}
 		if o.Status == billing.PaymentPaid || o.Status == billing.PaymentFailed {
+			before, err := s.store.LockPayment(ctx, tx, p.ID)
+			if err != nil {
+				return err
+			}
 			updated, changed, err := s.store.SettlePayment(ctx, tx, p.ID, o)
 			if err != nil {
 				return err
 			}
 			if changed {
 				p = updated
-				if err := s.afterSettle(ctx, tx, p, nil); err != nil {
+				if before.Status == billing.PaymentFailed {
+					err = s.afterRecovered(ctx, tx, p, before)
+				} else {
+					err = s.afterSettle(ctx, tx, p, nil)
+				}
+				if err != nil {
 					return err
 				}
 			}
