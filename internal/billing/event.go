@@ -15,6 +15,10 @@ const (
 	EventRefundSucceeded     = "refund.succeeded"
 	EventRefundFailed        = "refund.failed"
 	EventRefundUnknown       = "refund.unknown"
+	// EventPaymentPGMismatch: the PG answered about a payment with
+	// something other than what billingd sent (see payments.ErrPGMismatch);
+	// the answer was not applied and needs a person.
+	EventPaymentPGMismatch = "payment.pg_mismatch"
 )
 
 // Event records one state change of one object, with the object as it was

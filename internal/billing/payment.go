@@ -8,9 +8,13 @@ import "time"
 //	     ├──────▶ failed
 //	     └──────▶ unknown ─(reconcile)─▶ paid | failed
 //	scheduled ─(PG runs it)─▶ paid | failed;  scheduled ─unschedule─▶ canceled
+//	failed ─(the PG's API says paid)─▶ paid   (a correction: "recovered")
 //
 // Transitions only move forward: a late or repeated PG answer never turns
-// paid into failed, nor refunded into paid.
+// paid into failed, nor refunded into paid. The one step back is failed to
+// paid, when the PG's own record (a lookup, matched against the payment)
+// says money moved after all: recording it beats losing a charge, and the
+// event says it was recovered.
 type PaymentStatus string
 
 const (
@@ -92,7 +96,7 @@ type Outcome struct {
 
 // settleFrom lists, per outcome, the states a payment may leave for it.
 var settleFrom = map[PaymentStatus][]PaymentStatus{
-	PaymentPaid:    {PaymentProcessing, PaymentUnknown, PaymentScheduled},
+	PaymentPaid:    {PaymentProcessing, PaymentUnknown, PaymentScheduled, PaymentFailed},
 	PaymentFailed:  {PaymentProcessing, PaymentUnknown, PaymentScheduled},
 	PaymentUnknown: {PaymentProcessing},
 }

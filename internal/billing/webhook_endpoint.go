@@ -22,7 +22,7 @@ const (
 // ("*" and "<object>.*" cover it regardless).
 var WebhookEventTypes = []string{
 	EventBillingKeyActivated, EventBillingKeyFailed, EventBillingKeyDeleted,
-	EventPaymentPaid, EventPaymentFailed, EventPaymentUnknown, EventPaymentRefunded,
+	EventPaymentPaid, EventPaymentFailed, EventPaymentUnknown, EventPaymentRefunded, EventPaymentPGMismatch,
 	EventRefundSucceeded, EventRefundFailed, EventRefundUnknown,
 	EventPaymentScheduled, EventPaymentCanceled,
 	EventSubscriptionCreated, EventSubscriptionRenewed, EventSubscriptionPastDue, EventSubscriptionUnpaid,

@@ -149,7 +149,8 @@ func (g *Gateways) build(a billing.ProviderAccount) (providers.Provider, error) 
 	switch a.Provider {
 	case providers.Iamport:
 		return iamport.New(iamport.Config{BaseURL: base, ImpKey: a.Credentials["imp_key"],
-			ImpSecret: a.Credentials["imp_secret"], HTTPClient: g.opts.HTTPClient, Now: g.opts.Now})
+			ImpSecret: a.Credentials["imp_secret"], HTTPClient: g.opts.HTTPClient, Now: g.opts.Now,
+			TestMode: a.Mode == billing.ModeTest})
 	case providers.Bootpay:
 		version, _ := a.Settings["api_version"].(string)
 		return bootpay.New(bootpay.Config{BaseURL: base, APIVersion: version, ApplicationID: a.Credentials["application_id"],

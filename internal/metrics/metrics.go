@@ -20,6 +20,7 @@ type Metrics struct {
 	jobsWorked        *prometheus.CounterVec
 	webhookAttempts   *prometheus.CounterVec
 	webhookDeliveries *prometheus.CounterVec
+	pgMismatches      *prometheus.CounterVec
 }
 
 // Buckets for request and PG latencies: PG calls take 100 ms to 30 s (the
@@ -57,6 +58,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpDuration, m.pgDuration, m.pgTokenRefreshes, m.jobsWorked, m.webhookAttempts, m.webhookDeliveries,
 	)
+	m.pgMismatches = newPGMismatches(m.reg)
 	return m
 }
 

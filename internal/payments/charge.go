@@ -207,8 +207,15 @@ func (s *Service) chargeNow(ctx context.Context, pl planned, idem Idempotency) (
 	})
 	cancel()
 
-	// Phase 2: record the answer.
+	// Phase 2: record the answer — only when it is about what was sent.
 	outcome := chargeOutcome(pgPayment, chargeErr)
+	if answered := answeredPayment(pgPayment, chargeErr); answered != nil && outcome.Status != billing.PaymentUnknown {
+		if err := s.checkPGWithKey(ctx, p, pl.key.ProviderKey, *answered, pathCharge); errors.Is(err, ErrPGMismatch) {
+			outcome, chargeErr = billing.Outcome{Status: billing.PaymentUnknown}, nil
+		} else if err != nil {
+			return p, err // processing: the stale sweep reconciles it
+		}
+	}
 	if outcome.At.IsZero() {
 		outcome.At = s.clock.Now(p.Mode)
 	}
@@ -263,6 +270,17 @@ func chargeOutcome(pg providers.Payment, err error) billing.Outcome {
 	return o
 }
 
+// answeredPayment is the PG's payment a charge's answer carries, if any.
+func answeredPayment(pg providers.Payment, err error) *providers.Payment {
+	if err == nil {
+		return &pg
+	}
+	if pe, _ := providers.AsError(err); pe != nil {
+		return pe.Payment
+	}
+	return nil
+}
+
 // chargeResult is the error that goes with the recorded payment: nil when
 // paid or unknown (the caller answers 201 or 202), the failure otherwise.
 func chargeResult(p billing.Payment, chargeErr error) error {
@@ -305,6 +323,8 @@ func (s *Service) resume(ctx context.Context, c Caller, id string) (billing.Paym
 // job when the outcome is unknown) in one transaction, and returns the
 // payment as it now stands. With a, the request's answer commits with them.
 func (s *Service) settle(ctx context.Context, p billing.Payment, o billing.Outcome, a *answering) (billing.Payment, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
 	var ans *store.Answer
 	record := func(tx pgx.Tx, updated billing.Payment, changed bool) error {
 		if !changed {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ const (
 	FlagUnknownToPG           = "flagged_unknown_to_pg"
 	FlagUnknownOrder          = "flagged_unknown_order"
 	FlagAmountMismatch        = "flagged_amount_mismatch"
+	FlagPGMismatch            = "flagged_pg_mismatch" // currency, billing key or channel
 	FlagProviderAccountGone   = "flagged_account_deleted"
 	FlagProviderAccountChange = "flagged_provider_mismatch"
 )
@@ -176,7 +178,8 @@ func sourceAllowed(a billing.ProviderAccount, ip net.IP) bool {
 
 // ApplyNotification verifies a stored notification by asking the PG about
 // the payment it names, and applies the PG's answer — only when the PG's
-// order id is one of this account's payments and the amounts agree.
+// order id is one of this account's payments and the answer matches it
+// (checkPG: amount, currency, billing key, channel).
 // Anything else is recorded as a flag and changes nothing.
 func (s *Service) ApplyNotification(ctx context.Context, notificationID string) error {
 	n, err := s.store.GetNotification(ctx, notificationID)
@@ -227,11 +230,16 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 	if err != nil {
 		return err
 	}
-	if pg.Amount != p.Amount {
-		return finish(FlagAmountMismatch, fmt.Sprintf("the PG says %d, billingd charged %d", pg.Amount, p.Amount), p.ID)
-	}
 	before := p
-	if p, err = s.applyPG(ctx, p, pg); err != nil {
+	if p, err = s.applyPG(ctx, p, pg, pathNotification); err != nil {
+		if fields := mismatchedFields(err); fields != nil {
+			flag := FlagPGMismatch
+			if slices.Contains(fields, "amount") {
+				flag = FlagAmountMismatch
+			}
+			return finish(flag, fmt.Sprintf("the PG's %s differs from the payment in %s (PG amount %d, billingd's %d)",
+				pg.ProviderID, strings.Join(fields, ", "), pg.Amount, before.Amount), p.ID)
+		}
 		return err
 	}
 	outcome := NotificationNoChange

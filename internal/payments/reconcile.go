@@ -64,7 +64,14 @@ func (s *Service) reconcilePayment(ctx context.Context, p billing.Payment) (bill
 		_ = s.store.TouchPayment(ctx, p.ID)
 		return p, fmt.Errorf("%w: %v", ErrStillUnknown, err)
 	}
-	p, err = s.applyPG(ctx, p, pgPayment)
+	p, err = s.applyPG(ctx, p, pgPayment, pathReconcile)
+	if errors.Is(err, ErrPGMismatch) && p.Status == billing.PaymentProcessing {
+		// Not the answer to billingd's charge: the outcome is unknown
+		// until the PG's own record of this order says otherwise.
+		if settled, serr := s.settle(ctx, p, billing.Outcome{Status: billing.PaymentUnknown}, nil); serr == nil {
+			p = settled
+		}
+	}
 	if err == nil && p.Status.Unsettled() {
 		err = fmt.Errorf("%w: the PG reports order %s as %s", ErrStillUnknown, p.ID, pgPayment.Status)
 	}
@@ -93,21 +100,36 @@ func (s *Service) lookup(ctx context.Context, p billing.Payment) (providers.Paym
 // applyPG records the PG's view of a payment: its outcome, and any
 // cancelled total beyond what billingd knows (refunds made in the PG's
 // console included). Only forward moves happen; it returns the payment as
-// it now stands.
-func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.Payment) (billing.Payment, error) {
+// it now stands. An answer that does not match the payment (checkPG) is
+// not applied: ErrPGMismatch. path names the caller, for the metric.
+func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.Payment, path string) (billing.Payment, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	if err := s.checkPG(ctx, p, pg, path); err != nil {
+		return p, err
+	}
 	o := outcomeOf(pg)
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		if err := s.lockSubscriptionOf(ctx, tx, p); err != nil {
 			return err
 		}
 		if o.Status == billing.PaymentPaid || o.Status == billing.PaymentFailed {
+			before, err := s.store.LockPayment(ctx, tx, p.ID)
+			if err != nil {
+				return err
+			}
 			updated, changed, err := s.store.SettlePayment(ctx, tx, p.ID, o)
 			if err != nil {
 				return err
 			}
 			if changed {
 				p = updated
-				if err := s.afterSettle(ctx, tx, p, nil); err != nil {
+				if before.Status == billing.PaymentFailed {
+					err = s.afterRecovered(ctx, tx, p, before)
+				} else {
+					err = s.afterSettle(ctx, tx, p, nil)
+				}
+				if err != nil {
 					return err
 				}
 			}

@@ -118,29 +118,31 @@ func (s *Service) Refund(ctx context.Context, c Caller, paymentID string, in Ref
 	pgPayment, cancelErr := pgClient.Cancel(pctx, req)
 	cancel()
 
-	// Phase 2: record the answer.
+	// Phase 2: record the answer, whether or not the client still waits.
+	rctx, rcancel := recordContext(ctx)
+	defer rcancel()
 	switch {
 	case cancelErr == nil:
-		err = s.withTx(ctx, func(tx pgx.Tx) error {
-			if err := s.settleRefund(ctx, tx, r.ID, billing.RefundSucceeded, "", ""); err != nil {
+		err = s.withTx(rctx, func(tx pgx.Tx) error {
+			if err := s.settleRefund(rctx, tx, r.ID, billing.RefundSucceeded, "", ""); err != nil {
 				return err
 			}
 			total := pgPayment.CancelledAmount
 			if expected := p.RefundedAmount + amount; total < expected {
 				total = expected // the PG's reply may omit the total
 			}
-			return s.applyCancelled(ctx, tx, p.ID, total)
+			return s.applyCancelled(rctx, tx, p.ID, total)
 		})
 	case errors.Is(cancelErr, providers.ErrUnknown):
-		err = s.withTx(ctx, func(tx pgx.Tx) error {
-			if err := s.settleRefund(ctx, tx, r.ID, billing.RefundUnknown, "", ""); err != nil {
+		err = s.withTx(rctx, func(tx pgx.Tx) error {
+			if err := s.settleRefund(rctx, tx, r.ID, billing.RefundUnknown, "", ""); err != nil {
 				return err
 			}
-			return s.enqueueReconcile(ctx, tx, p.ID)
+			return s.enqueueReconcile(rctx, tx, p.ID)
 		})
 	default:
 		code, message := failureOf(cancelErr)
-		err = s.withTx(ctx, func(tx pgx.Tx) error { return s.settleRefund(ctx, tx, r.ID, billing.RefundFailed, code, message) })
+		err = s.withTx(rctx, func(tx pgx.Tx) error { return s.settleRefund(rctx, tx, r.ID, billing.RefundFailed, code, message) })
 	}
 	if err != nil {
 		return r, p, err
@@ -199,7 +201,7 @@ func (s *Service) reconcileRefund(ctx context.Context, p billing.Payment, r bill
 	if err != nil {
 		return p, fmt.Errorf("%w: refund %s: %v", ErrStillUnknown, r.ID, err)
 	}
-	if p, err = s.applyPG(ctx, p, pgPayment); err != nil {
+	if p, err = s.applyPG(ctx, p, pgPayment, pathReconcile); err != nil {
 		return p, err
 	}
 	if pgPayment.CancelledAmount >= (p.Amount-r.RefundableBefore)+r.Amount {
@@ -208,8 +210,10 @@ func (s *Service) reconcileRefund(ctx context.Context, p billing.Payment, r bill
 	if time.Since(r.CreatedAt) < NotFoundGrace {
 		return p, fmt.Errorf("%w: the PG does not show refund %s yet", ErrStillUnknown, r.ID)
 	}
-	err = s.withTx(ctx, func(tx pgx.Tx) error {
-		return s.settleRefund(ctx, tx, r.ID, billing.RefundFailed, "not_found_at_pg", "the PG shows no such cancellation")
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
+	err = s.withTx(rctx, func(tx pgx.Tx) error {
+		return s.settleRefund(rctx, tx, r.ID, billing.RefundFailed, "not_found_at_pg", "the PG shows no such cancellation")
 	})
 	return p, err
 }

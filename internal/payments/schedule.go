@@ -42,6 +42,9 @@ func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem
 	})
 	cancel()
 
+	// The PG's answer is recorded whether or not the client still waits.
+	ctx, cancel = recordContext(ctx)
+	defer cancel()
 	switch {
 	case schedErr == nil || errors.Is(schedErr, providers.ErrUnknown):
 		err = s.withTx(ctx, func(tx pgx.Tx) error {
@@ -184,10 +187,7 @@ func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billin
 	if err != nil {
 		return p, fmt.Errorf("%w: %v", ErrStillUnknown, err)
 	}
-	if pg.OrderID != p.ID || pg.Amount != p.Amount {
-		return p, fmt.Errorf("scheduled payment %s: the PG's run is for order %s / %d KRW", p.ID, pg.OrderID, pg.Amount)
-	}
-	return s.applyPG(ctx, p, pg)
+	return s.applyPG(ctx, p, pg, pathSchedule)
 }
 
 // schedulerOf is the PG scheduler of a scheduled payment's account, and the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -34,6 +35,8 @@ type Options struct {
 	Logger zerolog.Logger
 	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
 	PGTimeout time.Duration
+	// Metrics counts PG answers that were not applied; may be nil.
+	Metrics *metrics.Metrics
 }
 
 // Service performs the money operations.
@@ -45,6 +48,7 @@ type Service struct {
 	clock     Clock
 	log       zerolog.Logger
 	pgTimeout time.Duration
+	metrics   *metrics.Metrics
 }
 
 // New returns a Service.
@@ -56,7 +60,7 @@ func New(o Options) *Service {
 		o.PGTimeout = 40 * time.Second
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
-		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout}
+		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, metrics: o.Metrics}
 }
 
 // Clock tells the time per mode.
@@ -86,6 +90,18 @@ type Caller struct {
 // known outcome into an unknown one.
 func (s *Service) pgContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), s.pgTimeout)
+}
+
+// recordTimeout bounds the writes that record a PG's answer.
+const recordTimeout = 15 * time.Second
+
+// recordContext detaches the recording of a PG's answer from the request
+// that asked, as pgContext does for the call itself: once the PG has
+// answered, a client that hangs up must not leave the answer unrecorded
+// (the payment processing until a sweep). It keeps the request's values
+// (trace, logger) and has its own deadline.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 }
 
 // withTx runs fn in one transaction.

@@ -21,6 +21,9 @@ const (
 	StatusCancelled PaymentStatus = "cancelled" // fully cancelled after being paid
 )
 
+// ChannelAPI is the channel of a payment made over the PG's REST API.
+const ChannelAPI = "api"
+
 // Payment is what a PG reports about one payment.
 type Payment struct {
 	ProviderID      string // imp_uid (Iamport) or receipt_id (Bootpay)
@@ -30,16 +33,22 @@ type Payment struct {
 	CancelledAmount int64 // cumulative
 	Currency        string
 	BillingKey      string // customer_uid / billing_key the payment was made with, when reported
-	PG              string // the underlying PG (e.g. "nice", "payco")
-	PayMethod       string
-	CardName        string
-	CardNumber      string // masked as the PG returns it
-	ReceiptURL      string
-	FailCode        string
-	FailReason      string
-	PaidAt          time.Time // zero when not paid
-	FailedAt        time.Time
-	CancelledAt     time.Time
+	// Channel is how the payment was made, when the PG says: ChannelAPI for
+	// a server-to-server charge (all billingd makes), else a browser or app.
+	Channel string
+	// TestChannel means the PG made it on a test channel (Iamport
+	// "sandbox", Bootpay "sandbox"): no money moved.
+	TestChannel bool
+	PG          string // the underlying PG (e.g. "nice", "payco")
+	PayMethod   string
+	CardName    string
+	CardNumber  string // masked as the PG returns it
+	ReceiptURL  string
+	FailCode    string
+	FailReason  string
+	PaidAt      time.Time // zero when not paid
+	FailedAt    time.Time
+	CancelledAt time.Time
 }
 
 // BillingKey is what a PG reports about a registered billing key.

@@ -204,6 +204,7 @@ func settlePayment(id string, o billing.Outcome) (string, []any, error) {
 			failure_message = CASE WHEN $2 = 'failed' THEN nullif($9, '') ELSE failure_message END,
 			paid_at = coalesce($10, paid_at),
 			failed_at = coalesce($11, failed_at),
+			recovered_at = CASE WHEN status = 'failed' AND $2 = 'paid' THEN now() ELSE recovered_at END,
 			updated_at = now()
 		WHERE id = $1 AND status = ANY($12)
 		RETURNING ` + paymentColumns, []any{

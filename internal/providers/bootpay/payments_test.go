@@ -184,6 +184,10 @@ func TestCancel(t *testing.T) {
 			if err != nil || got.Status != providers.StatusCancelled || got.CancelledAt.IsZero() {
 				t.Fatalf("GetPayment after full cancel = %+v, %v", got, err)
 			}
+			// v2 receipts say the sandbox is a test channel; v1's do not.
+			if got.TestChannel != (v == bootpay.V2) {
+				t.Fatalf("v%s receipt: test channel %v", v, got.TestChannel)
+			}
 			_, err = b.client.Cancel(ctx, providers.CancelRequest{ProviderID: paid.ProviderID, CancelID: "re_4"})
 			requireKind(t, err, providers.ErrRejected)
 		})

@@ -38,6 +38,7 @@ type v2Receipt struct {
 	StatusLocale   string   `json:"status_locale"`
 	ReceiptURL     string   `json:"receipt_url"`
 	Currency       string   `json:"currency"`
+	Sandbox        bool     `json:"sandbox"`
 	CardData       *struct {
 		CardNo      string `json:"card_no"`
 		CardCompany string `json:"card_company"`
@@ -109,7 +110,7 @@ func (r v2Receipt) payment() providers.Payment {
 		ProviderID: r.ReceiptID, OrderID: r.OrderID,
 		Amount: int64(r.Price), CancelledAmount: int64(r.CancelledPrice),
 		Currency: firstNonEmpty(r.Currency, "KRW"), PG: r.PG, PayMethod: firstNonEmpty(r.MethodSymbol, r.Method),
-		ReceiptURL: r.ReceiptURL,
+		ReceiptURL: r.ReceiptURL, TestChannel: r.Sandbox,
 	}
 	p.Status = paymentStatus(int64(r.Status), p.Amount, p.CancelledAmount)
 	if r.CardData != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	Now func() time.Time
 	// Tier is the sub-merchant code sent as the Tier header by agencies.
 	Tier string
+	// TestMode is set for a test-mode account: only then do lookups ask
+	// for test-channel payments (include_sandbox), so a live account never
+	// even sees one.
+	TestMode bool
 }
 
 // Client talks to Iamport for one account. It is safe for concurrent use.
@@ -49,6 +53,7 @@ type Client struct {
 	key    string
 	secret string
 	tier   string
+	test   bool
 	hc     *http.Client
 	now    func() time.Time
 	tok    tokenCache
@@ -84,6 +89,7 @@ func New(cfg Config) (*Client, error) {
 		key:    cfg.ImpKey,
 		secret: cfg.ImpSecret,
 		tier:   cfg.Tier,
+		test:   cfg.TestMode,
 		hc:     &own,
 		now:    now,
 	}, nil

@@ -2,6 +2,7 @@ package iamport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -65,9 +66,16 @@ func (c *Client) Charge(ctx context.Context, in providers.ChargeRequest) (provid
 			// text is not documented, so look: if a paid payment exists for
 			// this order, attach it, so the caller cannot mistake an order
 			// that was paid earlier (a lost reply, a second replica) for a
-			// failed one.
-			if p, ok := c.paidPayment(ctx, req, in.OrderID); ok {
+			// failed one. When that lookup fails too, nobody knows
+			// whether money moved: unknown, reconciled later.
+			p, lookupErr := c.paidPayment(ctx, req, in.OrderID)
+			switch {
+			case lookupErr == nil:
 				pe.Payment = &p
+			case !errors.Is(lookupErr, providers.ErrNotFound):
+				return providers.Payment{}, &providers.Error{Kind: providers.ErrUnknown, Provider: providers.Iamport, Op: op,
+					PGCode: pe.PGCode, PGMessage: pe.PGMessage,
+					Err: fmt.Errorf("refused, and the lookup of a paid payment for the order failed: %w", lookupErr)}
 			}
 		}
 		return providers.Payment{}, pe
@@ -91,16 +99,26 @@ func (c *Client) Charge(ctx context.Context, in providers.ChargeRequest) (provid
 	}
 }
 
-// paidPayment looks for a paid payment of orderID; any failure means "none
-// known".
-func (c *Client) paidPayment(ctx context.Context, parent request, orderID string) (providers.Payment, bool) {
+// paidPayment looks for a paid payment of orderID. ErrNotFound is a
+// definite "none"; any other error means Iamport could not tell.
+func (c *Client) paidPayment(ctx context.Context, parent request, orderID string) (providers.Payment, error) {
 	req := request{op: parent.op, method: http.MethodGet, path: "/payments/find/" + url.PathEscape(orderID) + "/paid", repeatable: true}
 	rep, err := c.call(ctx, req)
-	if err != nil || c.classify(req, rep) != nil {
-		return providers.Payment{}, false
+	if err != nil {
+		return providers.Payment{}, err
+	}
+	if err := c.classify(req, rep); err != nil {
+		return providers.Payment{}, err
 	}
 	p, err := c.payment(req, rep)
-	return p, err == nil && p.Status == providers.StatusPaid
+	if err != nil {
+		return providers.Payment{}, err
+	}
+	if p.Status != providers.StatusPaid {
+		// /paid answered with something else: there is no paid one.
+		return providers.Payment{}, &providers.Error{Kind: providers.ErrNotFound, Provider: providers.Iamport, Op: parent.op}
+	}
+	return p, nil
 }
 
 // FindPayment looks a payment up by merchant_uid (GET
@@ -115,15 +133,19 @@ func (c *Client) FindPayment(ctx context.Context, orderID string) (providers.Pay
 }
 
 // GetPayment looks a payment up by imp_uid (GET /payments/{imp_uid}).
-// include_sandbox=true is always sent: without it Iamport hides payments
-// made on test channels, and live payments are returned either way.
+// Only a test-mode client sends include_sandbox=true: without it Iamport
+// hides payments made on test channels, which a live account must never
+// take for real ones. (The caller checks TestChannel on every answer too.)
 func (c *Client) GetPayment(ctx context.Context, providerID string) (providers.Payment, error) {
 	const op = "get payment"
 	if providerID == "" {
 		return providers.Payment{}, c.invalid(op, "imp_uid is required")
 	}
-	return c.lookupPayment(ctx, request{op: op, method: http.MethodGet, path: "/payments/" + url.PathEscape(providerID),
-		query: url.Values{"include_sandbox": {"true"}}, repeatable: true})
+	req := request{op: op, method: http.MethodGet, path: "/payments/" + url.PathEscape(providerID), repeatable: true}
+	if c.test {
+		req.query = url.Values{"include_sandbox": {"true"}}
+	}
+	return c.lookupPayment(ctx, req)
 }
 
 func (c *Client) lookupPayment(ctx context.Context, req request) (providers.Payment, error) {

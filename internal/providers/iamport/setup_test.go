@@ -58,6 +58,8 @@ type bundleOptions struct {
 	// skew is added to the adapter's clock: its idea of "now" is wrong by
 	// this much, the sandbox's is right.
 	skew time.Duration
+	// live builds the client for a live-mode account (no test channel).
+	live bool
 }
 
 func setup(t testing.TB) *testBundle { return setupWith(t, bundleOptions{}) }
@@ -74,7 +76,8 @@ func setupWith(t testing.TB, o bundleOptions) *testBundle {
 	if o.skew != 0 {
 		local = func() time.Time { return clock.Now().Add(o.skew) }
 	}
-	c, err := iamport.New(iamport.Config{BaseURL: srv.URL, ImpKey: testKey, ImpSecret: testSecret, HTTPClient: o.httpClient, Now: local})
+	c, err := iamport.New(iamport.Config{BaseURL: srv.URL, ImpKey: testKey, ImpSecret: testSecret, HTTPClient: o.httpClient, Now: local,
+		TestMode: !o.live})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ type wirePayment struct {
 	FailReason   string      `json:"fail_reason"`
 	ReceiptURL   string      `json:"receipt_url"`
 	CustomerUID  string      `json:"customer_uid"`
+	Channel      string      `json:"channel"`
+	Sandbox      bool        `json:"sandbox"`
 }
 
 type wireCustomer struct {
@@ -143,6 +145,8 @@ func (w wirePayment) payment() (providers.Payment, error) {
 		CancelledAmount: n.int(w.CancelAmount),
 		Currency:        w.Currency,
 		BillingKey:      w.CustomerUID,
+		Channel:         w.Channel,
+		TestChannel:     w.Sandbox,
 		PG:              w.PGProvider,
 		PayMethod:       w.PayMethod,
 		CardName:        w.CardName,

@@ -89,5 +89,6 @@
 //
 // TokenIssued, Calls, TotalCalls, Payment, PaymentsByOrder, Customer, Now,
 // Advance and RunDue (a test clock calls Advance then RunDue), and
-// SetCustomerNotFoundMode. Close waits for webhooks in flight.
+// SetCustomerNotFoundMode; fault switches SetSlowReply and SetFindFailure.
+// Close waits for webhooks in flight.
 package sandbox

@@ -138,7 +138,7 @@ func (s *Server) replyCharge(w http.ResponseWriter, r *http.Request, fault int64
 	}
 	switch fault {
 	case digitSlow:
-		if sleep(r.Context(), s.opts.SlowReply) {
+		if sleep(r.Context(), s.slowReply()) {
 			ok(w, p)
 		}
 	case digitServerErr:
@@ -181,6 +181,9 @@ var paymentStatuses = map[string]bool{"ready": true, "paid": true, "failed": tru
 // the first attempt by ?sorting= (-started by default; started, -paid, paid;
 // updated is treated as started).
 func (s *Server) findPayment(w http.ResponseWriter, r *http.Request, a *account) {
+	if s.findFailed(w) {
+		return
+	}
 	status := r.PathValue("payment_status")
 	if status != "" && !paymentStatuses[status] {
 		fail(w, http.StatusBadRequest, -1, "payment_status는 ready, paid, failed, cancelled 중 하나여야 합니다.")
