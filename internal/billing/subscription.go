@@ -70,6 +70,11 @@ type Subscription struct {
 	CurrentPeriodEnd   *time.Time     `json:"current_period_end"`
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
+	// StatusReason says why an unpaid (or canceled) subscription stopped
+	// billing: one of the Reason* values, or nil.
+	StatusReason *string `json:"status_reason"`
+	// PGSchedule is what is still registered at the PG (read-only).
+	PGSchedule PGSchedule `json:"pg_schedule"`
 }
 
 // PeriodStart is when period n begins. Periods count from the anchor in the
