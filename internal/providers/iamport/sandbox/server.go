@@ -48,6 +48,7 @@ type Server struct {
 	tokensIssued   int
 	seq            int64
 	notFoundStatus int // HTTP status for an unknown customer_uid (§11.1)
+	faults         scheduleFaults
 
 	hookMu     sync.Mutex
 	hookClosed bool
