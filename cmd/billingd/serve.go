@@ -112,7 +112,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		return fmt.Errorf("job queue: %w", err)
 	}
 	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Clock: clk, Logger: log})
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Clock: clk, Logger: log, Metrics: m})
 	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: log})
 	deps.Payments, deps.Subscriptions = pay, subs
 	var advancer *testclock.Advancer

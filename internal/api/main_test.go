@@ -88,7 +88,7 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		t.Fatal(err)
 	}
 	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Clock: clk, Logger: zerolog.New(logs)})
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Clock: clk, Logger: zerolog.New(logs), Metrics: m})
 	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: zerolog.New(logs)})
 	deps.Payments, deps.Subscriptions = pay, subs
 	if !o.noJobs {

@@ -145,7 +145,7 @@ func (s Subscription) PeriodPaid(n int) (Subscription, string) {
 		}
 		return s, EventSubscriptionRenewed
 	case SubscriptionPastDue, SubscriptionUnpaid:
-		s.Status, s.RetryCount, s.NextRetryAt = SubscriptionActive, 0, nil
+		s.Status, s.RetryCount, s.NextRetryAt, s.StatusReason = SubscriptionActive, 0, nil, nil
 		return s, EventSubscriptionRenewed
 	}
 	return s, "" // paused or canceled: the money is recorded on the payment
@@ -171,6 +171,11 @@ func (s Subscription) PeriodFailed(n int, at time.Time, d Dunning, hard bool) (S
 	}
 	s.NextRetryAt = nil
 	s.Status = d.OnExhausted
+	reason := ReasonRetriesExhausted
+	if hard {
+		reason = ReasonHardDecline
+	}
+	s.StatusReason = &reason
 	if s.Status == SubscriptionCanceled {
 		s.CanceledAt = &at
 		return s, EventSubscriptionCanceled

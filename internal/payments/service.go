@@ -11,6 +11,7 @@ import (
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
+	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -34,6 +35,8 @@ type Options struct {
 	Logger zerolog.Logger
 	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
 	PGTimeout time.Duration
+	// Metrics counts failures the operator must act on; may be nil.
+	Metrics *metrics.Metrics
 }
 
 // Service performs the money operations.
@@ -45,6 +48,7 @@ type Service struct {
 	clock     Clock
 	log       zerolog.Logger
 	pgTimeout time.Duration
+	metrics   *metrics.Metrics
 }
 
 // New returns a Service.
@@ -56,7 +60,7 @@ func New(o Options) *Service {
 		o.PGTimeout = 40 * time.Second
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
-		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout}
+		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, metrics: o.Metrics}
 }
 
 // Clock tells the time per mode.

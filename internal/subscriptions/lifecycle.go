@@ -66,6 +66,9 @@ func (s *Service) Update(ctx context.Context, c payments.Caller, id string, in U
 		}
 		if in.BillingKeyID != nil {
 			sub.BillingKeyID = in.BillingKeyID
+			// An active key (checked above) ends a wait for one: the
+			// period is retried at once.
+			*sub = sub.WithNewKey(s.clock.Now(sub.Mode))
 		}
 		if in.Metadata != nil {
 			sub.Metadata = in.Metadata
