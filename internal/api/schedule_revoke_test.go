@@ -187,3 +187,26 @@ func TestLostReserveReply(t *testing.T) {
 		t.Fatalf("cancel once the PG's ids are known: %s", c.raw)
 	}
 }
+
+// TestLegacyBootpayV1RefusesSchedules: v1 cannot look a reservation up, so
+// billingd starts none there rather than one it could not guarantee to
+// revoke or record.
+func TestLegacyBootpayV1RefusesSchedules(t *testing.T) {
+	t.Parallel()
+	b := setupBootpay(t, "v1")
+	key := b.key(t)
+	at := time.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	r := b.charge(t, "later", map[string]any{"billing_key_id": key, "amount": 9000, "order_name": "later", "scheduled_at": at})
+	requireStatus(t, r, http.StatusBadRequest)
+	if r.errorField("code") != "provider_capability" || r.errorField("param") != "scheduled_at" {
+		t.Fatalf("scheduled charge on v1: %s", r.raw)
+	}
+	s := b.do(t, request{method: "POST", path: "/v1/subscriptions", auth: b.m.secret, header: map[string]string{"Idempotency-Key": "s"},
+		body: map[string]any{"customer_id": b.customer, "billing_key_id": key, "amount": 9000, "order_name": "x", "interval": "month"}})
+	requireStatus(t, s, http.StatusBadRequest)
+	if s.errorField("code") != "provider_capability" {
+		t.Fatalf("subscription on v1: %s", s.raw)
+	}
+	// Charges still work on v1.
+	requireStatus(t, b.charge(t, "now", map[string]any{"billing_key_id": key, "amount": 9000, "order_name": "now"}), http.StatusCreated)
+}

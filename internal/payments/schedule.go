@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/providers"
 )
 
@@ -28,6 +29,9 @@ const SweepBatch = 200
 // PG's reason; a lost answer leaves it scheduled, and the sweep asks the PG
 // after it is due.
 func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem Idempotency) (billing.Payment, error) {
+	if pl.Payment.SubscriptionID == nil && !gateways.SchedulesVerifiable(pl.account) {
+		return billing.Payment{}, gateways.ErrSchedulesUnverifiable("scheduled_at")
+	}
 	sched, err := s.gateways.Scheduler(pl.account)
 	if err != nil {
 		return billing.Payment{}, err
@@ -121,7 +125,10 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 		// Nothing left to revoke: it ran (or was revoked) at the PG. Learn
 		// which, and record it.
 		settled, err := s.settleSchedule(ctx, p)
-		if errors.Is(err, errRegistrationInFlight) {
+		if errors.Is(err, ErrStillUnknown) {
+			// The PG would not revoke it and cannot say yet whether it ran
+			// (a registration in flight, a lookup that failed, or a PG
+			// without lookups): never guess; the caller retries.
 			return p, pendingConfirmation(p)
 		}
 		if err != nil {

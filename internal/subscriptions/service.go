@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/store"
 )
@@ -149,6 +150,13 @@ func (s *Service) checkChargeable(ctx context.Context, c payments.Caller, custom
 	}
 	if key.Status != billing.KeyActive {
 		return billing.Invalid("billing_key_id", "billing key %s is %s; only active keys can be charged", key.ID, key.Status)
+	}
+	account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)
+	if err != nil {
+		return err
+	}
+	if !gateways.SchedulesVerifiable(account) {
+		return gateways.ErrSchedulesUnverifiable("billing_key_id")
 	}
 	return nil
 }
