@@ -70,6 +70,11 @@ type Subscription struct {
 	CurrentPeriodEnd   *time.Time     `json:"current_period_end"`
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
+	// StatusReason says why an unpaid (or canceled) subscription stopped
+	// billing: one of the Reason* values, or nil.
+	StatusReason *string `json:"status_reason"`
+	// PGSchedule is what is still registered at the PG (read-only).
+	PGSchedule PGSchedule `json:"pg_schedule"`
 }
 
 // PeriodStart is when period n begins. Periods count from the anchor in the
@@ -140,7 +145,7 @@ func (s Subscription) PeriodPaid(n int) (Subscription, string) {
 		}
 		return s, EventSubscriptionRenewed
 	case SubscriptionPastDue, SubscriptionUnpaid:
-		s.Status, s.RetryCount, s.NextRetryAt = SubscriptionActive, 0, nil
+		s.Status, s.RetryCount, s.NextRetryAt, s.StatusReason = SubscriptionActive, 0, nil, nil
 		return s, EventSubscriptionRenewed
 	}
 	return s, "" // paused or canceled: the money is recorded on the payment
@@ -166,6 +171,11 @@ func (s Subscription) PeriodFailed(n int, at time.Time, d Dunning, hard bool) (S
 	}
 	s.NextRetryAt = nil
 	s.Status = d.OnExhausted
+	reason := ReasonRetriesExhausted
+	if hard {
+		reason = ReasonHardDecline
+	}
+	s.StatusReason = &reason
 	if s.Status == SubscriptionCanceled {
 		s.CanceledAt = &at
 		return s, EventSubscriptionCanceled

@@ -77,3 +77,21 @@ func (s bootpayScheduler) LookupSchedule(ctx context.Context, _, scheduleID stri
 	}
 	return providers.Schedule{State: state, ProviderPaymentID: rv.ReceiptID}, nil
 }
+
+// SchedulesVerifiable reports whether billingd can ask the account's PG
+// what became of a schedule. Legacy Bootpay v1 has no reservation lookup:
+// a reservation whose reply or revocation reply was lost there can be
+// settled only by Bootpay's feedback webhook, so billingd does not start
+// new ones (see the README's Bootpay section).
+func SchedulesVerifiable(a billing.ProviderAccount) bool {
+	version, _ := a.Settings["api_version"].(string)
+	return a.Provider != providers.Bootpay || version != bootpay.V1
+}
+
+// ErrSchedulesUnverifiable refuses a new schedule on an account whose PG
+// cannot look schedules up.
+func ErrSchedulesUnverifiable(param string) error {
+	return &billing.Error{Code: billing.EInvalid, Reason: "provider_capability", Param: param,
+		Message: "legacy Bootpay v1 has no reservation lookup, so billingd could not guarantee that a reservation is revoked or " +
+			"recorded; scheduled payments and subscriptions need a Bootpay v2 account (charges and refunds work on v1)"}
+}

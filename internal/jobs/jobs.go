@@ -64,6 +64,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &pruneWorker{deps: deps})
 	river.AddWorker(workers, &renewWorker{deps: deps})
 	river.AddWorker(workers, &tickWorker{deps: deps})
+	river.AddWorker(workers, &revokeWorker{deps: deps})
 	webhookJobs := addWebhookJobs(workers, deps)
 
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{

@@ -21,6 +21,7 @@ type Metrics struct {
 	webhookAttempts   *prometheus.CounterVec
 	webhookDeliveries *prometheus.CounterVec
 	pgMismatches      *prometheus.CounterVec
+	operatorFailures  *prometheus.CounterVec
 }
 
 // Buckets for request and PG latencies: PG calls take 100 ms to 30 s (the
@@ -52,11 +53,15 @@ func New() *Metrics {
 		webhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "billingd_webhook_deliveries_total", Help: "Outbound webhook deliveries that reached a final state (delivered, failed, canceled).",
 		}, []string{"state"}),
+		operatorFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "billingd_operator_failures_total", Help: "Subscription charges that failed for a reason that is not the customer's (PG credentials, the merchant's PG configuration, a payment or schedule the PG has no record of), by provider and failure code.",
+		}, []string{"provider", "code"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpDuration, m.pgDuration, m.pgTokenRefreshes, m.jobsWorked, m.webhookAttempts, m.webhookDeliveries,
+		m.operatorFailures,
 	)
 	m.pgMismatches = newPGMismatches(m.reg)
 	return m
@@ -121,4 +126,13 @@ func (m *Metrics) ObserveWebhookDelivery(state string) {
 		return
 	}
 	m.webhookDeliveries.WithLabelValues(state).Inc()
+}
+
+// ObserveOperatorFailure counts a subscription charge that failed for a
+// reason the operator must fix, not the customer.
+func (m *Metrics) ObserveOperatorFailure(provider, code string) {
+	if m == nil {
+		return
+	}
+	m.operatorFailures.WithLabelValues(provider, code).Inc()
 }

@@ -1,6 +1,9 @@
 package payments
 
 import (
+	"errors"
+
+	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/providers"
 )
@@ -15,6 +18,14 @@ func failureOf(err error) (code, message string) {
 	code, message = pe.PGCode, pe.PGMessage
 	if message == "" {
 		message = pe.Kind.Error()
+	}
+	// Failures that are not the customer's get billingd's own code, so
+	// dunning never counts them against the customer (the PG's text stays).
+	switch {
+	case errors.Is(err, providers.ErrAuth):
+		return billing.FailurePGAuth, "the PG refused the merchant account's credentials: " + message
+	case errors.Is(err, providers.ErrRejected) && billing.IsConfigurationRefusal(pe.PGMessage):
+		return billing.FailurePGConfiguration, message
 	}
 	return code, message
 }

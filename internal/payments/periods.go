@@ -103,6 +103,15 @@ func (s *Service) afterSubscriptionSettle(ctx context.Context, tx pgx.Tx, p bill
 			message = *p.FailureMessage
 		}
 		at := s.clock.Now(sub.Mode)
+		if billing.IsOperatorFailure(code) {
+			// Not the customer's doing: page the operator, keep the
+			// customer's retry count, try the period again later.
+			s.log.Error().Str("payment", p.ID).Str("subscription", sub.ID).Str("provider", p.Provider).Str("failure_code", code).
+				Msg("subscription charge failed for a reason that is not the customer's; the operator must act")
+			s.metrics.ObserveOperatorFailure(p.Provider, code)
+			next, typ = sub.PeriodFailedByOperator(*p.Period, at, billing.DunningFrom(settings))
+			break
+		}
 		next, typ = sub.PeriodFailed(*p.Period, at, billing.DunningFrom(settings), billing.IsHardDecline(code, message))
 	default:
 		return nil

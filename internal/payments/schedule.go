@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/providers"
 )
 
@@ -20,11 +21,17 @@ const MinScheduleLead = time.Minute
 // without the PG's notification before billingd asks the PG itself.
 const ScheduleGrace = 10 * time.Minute
 
+// SweepBatch is how many overdue scheduled payments one sweep looks at.
+const SweepBatch = 200
+
 // scheduleAt registers a planned payment at the PG for at. The payment is
 // stored (scheduled) first; a PG that refuses leaves it canceled with the
 // PG's reason; a lost answer leaves it scheduled, and the sweep asks the PG
 // after it is due.
 func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem Idempotency) (billing.Payment, error) {
+	if pl.Payment.SubscriptionID == nil && !gateways.SchedulesVerifiable(pl.account) {
+		return billing.Payment{}, gateways.ErrSchedulesUnverifiable("scheduled_at")
+	}
 	sched, err := s.gateways.Scheduler(pl.account)
 	if err != nil {
 		return billing.Payment{}, err
@@ -48,13 +55,18 @@ func (s *Service) scheduleAt(ctx context.Context, pl planned, at time.Time, idem
 	switch {
 	case schedErr == nil || errors.Is(schedErr, providers.ErrUnknown):
 		err = s.withTx(ctx, func(tx pgx.Tx) error {
-			if err := s.store.SetProviderScheduleID(ctx, tx, p.ID, scheduleID); err != nil {
+			if err := s.store.SetProviderScheduleID(ctx, tx, p.ID, scheduleID, schedErr == nil); err != nil {
 				return err
 			}
-			p.ProviderScheduleID = &scheduleID
+			if scheduleID != "" {
+				p.ProviderScheduleID = &scheduleID
+			}
 			return s.event(ctx, tx, p.MerchantID, p.Mode, billing.EventPaymentScheduled, "payment", p.ID, p)
 		})
-		return p, err
+		if err != nil {
+			return p, err
+		}
+		return p, s.recheckAfterRegistration(ctx, p)
 	}
 	code, message := failureOf(schedErr)
 	err = s.withTx(ctx, func(tx pgx.Tx) error {
@@ -103,6 +115,9 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 	if err != nil {
 		return p, err
 	}
+	if needsScheduleID(p) && scheduleID == "" {
+		return p, pendingConfirmation(p)
+	}
 	pctx, cancel := s.pgContext(ctx)
 	unschedErr := sched.Unschedule(pctx, key.ProviderKey, p.ID, scheduleID)
 	cancel()
@@ -113,6 +128,12 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 		// Nothing left to revoke: it ran (or was revoked) at the PG. Learn
 		// which, and record it.
 		settled, err := s.settleSchedule(ctx, p)
+		if errors.Is(err, ErrStillUnknown) {
+			// The PG would not revoke it and cannot say yet whether it ran
+			// (a registration in flight, a lookup that failed, or a PG
+			// without lookups): never guess; the caller retries.
+			return p, pendingConfirmation(p)
+		}
 		if err != nil {
 			return settled, err
 		}
@@ -129,7 +150,8 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 // past their time (plus grace) without a notification, and records what
 // it says. It returns how many it settled.
 func (s *Service) SweepDueSchedules(ctx context.Context, mode billing.Mode) (int, error) {
-	due, err := s.store.DueScheduledPayments(ctx, mode, s.clock.Now(mode).Add(-ScheduleGrace), 200)
+	now := s.clock.Now(mode)
+	due, err := s.store.DueScheduledPayments(ctx, mode, now.Add(-ScheduleGrace), now, SweepBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -138,10 +160,15 @@ func (s *Service) SweepDueSchedules(ctx context.Context, mode billing.Mode) (int
 		settled, err := s.settleSchedule(ctx, p)
 		if err != nil {
 			s.log.Warn().Err(err).Str("payment", p.ID).Msg("sweep scheduled payment")
+		}
+		if err == nil && settled.Status != billing.PaymentScheduled {
+			n++
 			continue
 		}
-		if settled.Status != billing.PaymentScheduled {
-			n++
+		// The PG could not say yet: this row waits its own back-off, so the
+		// next sweep reaches the rows behind it.
+		if err := s.store.DeferScheduleCheck(ctx, p.ID, now); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -159,6 +186,19 @@ func (s *Service) settleSchedule(ctx context.Context, p billing.Payment) (billin
 	cancel()
 	switch {
 	case errors.Is(lookupErr, providers.ErrNotFound):
+		st, err := s.store.ScheduleStateOf(ctx, p.ID)
+		if err != nil {
+			return p, err
+		}
+		if s.registrationInFlight(p, st) {
+			// The registration call may still land at the PG: its absence
+			// proves nothing yet, and failing the payment now would leave a
+			// schedule the PG runs and billingd never records.
+			return p, errRegistrationInFlight
+		}
+		if st.RevokeRequestedAt != nil {
+			return s.cancelScheduled(ctx, p, "never registered at the PG; "+st.RevokeReason)
+		}
 		// The PG never registered it: nobody was charged.
 		return s.failSchedule(ctx, p, "schedule_not_found", "the PG has no record of this schedule; it never ran")
 	case lookupErr != nil:

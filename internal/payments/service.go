@@ -35,7 +35,8 @@ type Options struct {
 	Logger zerolog.Logger
 	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
 	PGTimeout time.Duration
-	// Metrics counts PG answers that were not applied; may be nil.
+	// Metrics counts PG answers that were not applied and failures the
+	// operator must act on; may be nil.
 	Metrics *metrics.Metrics
 }
 

@@ -11,9 +11,13 @@ import (
 	"github.com/billingd/billingd/internal/billing"
 )
 
-// SetProviderScheduleID records the PG's id for a scheduled payment.
-func (s *Store) SetProviderScheduleID(ctx context.Context, tx pgx.Tx, paymentID, scheduleID string) error {
-	_, err := tx.Exec(ctx, `UPDATE payments SET provider_schedule_id = nullif($2, ''), updated_at = now() WHERE id = $1`, paymentID, scheduleID)
+// SetProviderScheduleID records the PG's id for a scheduled payment and,
+// when confirmed, that the PG answered its registration (a lost answer
+// leaves it unconfirmed).
+func (s *Store) SetProviderScheduleID(ctx context.Context, tx pgx.Tx, paymentID, scheduleID string, confirmed bool) error {
+	_, err := tx.Exec(ctx, `UPDATE payments SET provider_schedule_id = coalesce(nullif($2, ''), provider_schedule_id),
+		schedule_registered_at = CASE WHEN $3 THEN coalesce(schedule_registered_at, now()) ELSE schedule_registered_at END,
+		updated_at = now() WHERE id = $1`, paymentID, scheduleID, confirmed)
 	if err != nil {
 		return fmt.Errorf("record schedule id of %s: %w", paymentID, err)
 	}
@@ -36,9 +40,13 @@ func (s *Store) CancelScheduledPayment(ctx context.Context, tx pgx.Tx, id, code,
 	return p, true, nil
 }
 
-// DueScheduledPayments lists scheduled payments of a mode due before t.
-func (s *Store) DueScheduledPayments(ctx context.Context, mode billing.Mode, before time.Time, limit int) ([]billing.Payment, error) {
-	return s.listPayments(ctx, `WHERE status = 'scheduled' AND mode = $1 AND scheduled_at < $2 ORDER BY scheduled_at LIMIT $3`, mode, before, limit)
+// DueScheduledPayments lists scheduled payments of a mode due before t
+// whose next check (see DeferScheduleCheck) has come by now, those waiting
+// longest first.
+func (s *Store) DueScheduledPayments(ctx context.Context, mode billing.Mode, before, now time.Time, limit int) ([]billing.Payment, error) {
+	return s.listPayments(ctx, `WHERE status = 'scheduled' AND mode = $1 AND scheduled_at < $2
+		AND coalesce(next_schedule_check_at, scheduled_at) <= $3
+		ORDER BY coalesce(next_schedule_check_at, scheduled_at) LIMIT $4`, mode, before, now, limit)
 }
 
 // ScheduledPaymentsOfKey lists a billing key's scheduled payments.

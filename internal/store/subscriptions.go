@@ -12,20 +12,22 @@ import (
 	"github.com/billingd/billingd/internal/billing"
 )
 
-const subscriptionColumns = `s.id, s.merchant_id, s.mode, s.customer_id, s.billing_key_id, s.amount, s.tax_free, s.order_name, s.interval_unit,
+var subscriptionColumns = `s.id, s.merchant_id, s.mode, s.customer_id, s.billing_key_id, s.amount, s.tax_free, s.order_name, s.interval_unit,
 	s.interval_count, s.anchor, s.timezone, s.status, s.current_period, s.current_period_start, s.current_period_end,
-	s.cancel_at_period_end, s.retry_count, s.next_retry_at, s.metadata, s.canceled_at, s.paused_at, s.created_at, s.updated_at`
+	s.cancel_at_period_end, s.retry_count, s.next_retry_at, s.metadata, s.canceled_at, s.paused_at, s.created_at, s.updated_at,
+	s.status_reason, ` + pgScheduleOf("s.id")
 
 // returningSubscription is subscriptionColumns for INSERT/UPDATE …
 // RETURNING, where the table has no alias.
-var returningSubscription = strings.ReplaceAll(subscriptionColumns, "s.", "")
+var returningSubscription = strings.ReplaceAll(strings.TrimSuffix(subscriptionColumns, pgScheduleOf("s.id")), "s.", "") +
+	pgScheduleOf("subscriptions.id")
 
 func scanSubscription(row pgx.Row) (billing.Subscription, error) {
 	var s billing.Subscription
 	err := row.Scan(&s.ID, &s.MerchantID, &s.Mode, &s.CustomerID, &s.BillingKeyID, &s.Amount, &s.TaxFree, &s.OrderName,
 		&s.Interval, &s.IntervalCount, &s.Anchor, &s.Timezone, &s.Status, &s.CurrentPeriod, &s.CurrentPeriodStart,
 		&s.CurrentPeriodEnd, &s.CancelAtPeriodEnd, &s.RetryCount, &s.NextRetryAt, &s.Metadata, &s.CanceledAt,
-		&s.PausedAt, &s.CreatedAt, &s.UpdatedAt)
+		&s.PausedAt, &s.CreatedAt, &s.UpdatedAt, &s.StatusReason, &s.PGSchedule)
 	return s, err
 }
 
@@ -53,11 +55,12 @@ func (s *Store) SaveSubscription(ctx context.Context, tx pgx.Tx, sub billing.Sub
 	saved, err := scanSubscription(tx.QueryRow(ctx, `
 		UPDATE subscriptions SET billing_key_id = $2, amount = $3, tax_free = $4, order_name = $5, status = $6,
 			current_period = $7, current_period_start = $8, current_period_end = $9, cancel_at_period_end = $10,
-			retry_count = $11, next_retry_at = $12, metadata = $13, canceled_at = $14, paused_at = $15, updated_at = now()
+			retry_count = $11, next_retry_at = $12, metadata = $13, canceled_at = $14, paused_at = $15,
+			status_reason = $16, updated_at = now()
 		WHERE id = $1 RETURNING `+returningSubscription,
 		sub.ID, sub.BillingKeyID, sub.Amount, sub.TaxFree, sub.OrderName, sub.Status, sub.CurrentPeriod,
 		sub.CurrentPeriodStart, sub.CurrentPeriodEnd, sub.CancelAtPeriodEnd, sub.RetryCount, sub.NextRetryAt,
-		sub.Metadata, sub.CanceledAt, sub.PausedAt))
+		sub.Metadata, sub.CanceledAt, sub.PausedAt, sub.StatusReason))
 	if err != nil {
 		return sub, fmt.Errorf("save subscription %s: %w", sub.ID, err)
 	}

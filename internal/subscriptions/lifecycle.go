@@ -2,6 +2,8 @@ package subscriptions
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"unicode/utf8"
 
@@ -46,9 +48,12 @@ func (s *Service) Update(ctx context.Context, c payments.Caller, id string, in U
 			return sub, err
 		}
 	}
-	sub, err := s.change(ctx, c, id, func(sub *billing.Subscription) (string, error) {
+	sub, err := s.change(ctx, c, id, func(tx pgx.Tx, sub *billing.Subscription) (string, error) {
 		if sub.Status == billing.SubscriptionCanceled {
 			return "", conflict("subscription_canceled", "subscription %s is canceled", sub.ID)
+		}
+		if err := s.payments.UnconfirmedSchedule(ctx, tx, sub.ID); err != nil {
+			return "", err // the waiting payment could not be replaced yet
 		}
 		if in.Amount != nil {
 			sub.Amount = *in.Amount
@@ -61,6 +66,9 @@ func (s *Service) Update(ctx context.Context, c payments.Caller, id string, in U
 		}
 		if in.BillingKeyID != nil {
 			sub.BillingKeyID = in.BillingKeyID
+			// An active key (checked above) ends a wait for one: the
+			// period is retried at once.
+			*sub = sub.WithNewKey(s.clock.Now(sub.Mode))
 		}
 		if in.Metadata != nil {
 			sub.Metadata = in.Metadata
@@ -97,12 +105,15 @@ func (s *Service) replaceScheduled(ctx context.Context, sub billing.Subscription
 
 // Pause stops billing: the waiting payment is revoked at the PG.
 func (s *Service) Pause(ctx context.Context, c payments.Caller, id string) (billing.Subscription, error) {
-	sub, err := s.change(ctx, c, id, func(sub *billing.Subscription) (string, error) {
+	sub, err := s.change(ctx, c, id, func(tx pgx.Tx, sub *billing.Subscription) (string, error) {
 		if sub.Status == billing.SubscriptionPaused {
-			return "", nil
+			return "", s.payments.RequestRevokeTx(ctx, tx, sub.ID, "subscription paused")
 		}
 		if !sub.Status.Live() {
 			return "", conflict("subscription_not_live", "subscription %s is %s; only active or past-due subscriptions pause", sub.ID, sub.Status)
+		}
+		if err := s.revokeScheduled(ctx, tx, sub.ID, "subscription paused"); err != nil {
+			return "", err
 		}
 		now := s.clock.Now(sub.Mode)
 		sub.Status, sub.PausedAt, sub.NextRetryAt = billing.SubscriptionPaused, &now, nil
@@ -111,16 +122,13 @@ func (s *Service) Pause(ctx context.Context, c payments.Caller, id string) (bill
 	if err != nil {
 		return sub, err
 	}
-	if err := s.dropScheduled(ctx, sub.ID, "subscription paused"); err != nil {
-		return sub, err
-	}
-	return s.store.SubscriptionByID(ctx, sub.ID)
+	return s.tryRevoke(ctx, sub)
 }
 
 // Resume bills again from the next period boundary; periods that passed
 // while paused are not billed.
 func (s *Service) Resume(ctx context.Context, c payments.Caller, id string) (billing.Subscription, error) {
-	sub, err := s.change(ctx, c, id, func(sub *billing.Subscription) (string, error) {
+	sub, err := s.change(ctx, c, id, func(_ pgx.Tx, sub *billing.Subscription) (string, error) {
 		if sub.Status != billing.SubscriptionPaused {
 			return "", conflict("subscription_not_paused", "subscription %s is %s, not paused", sub.ID, sub.Status)
 		}
@@ -144,9 +152,12 @@ func (s *Service) Resume(ctx context.Context, c payments.Caller, id string) (bil
 // Either way the payment waiting at the PG is revoked: nothing more is
 // billed.
 func (s *Service) Cancel(ctx context.Context, c payments.Caller, id string, atPeriodEnd bool) (billing.Subscription, error) {
-	sub, err := s.change(ctx, c, id, func(sub *billing.Subscription) (string, error) {
+	sub, err := s.change(ctx, c, id, func(tx pgx.Tx, sub *billing.Subscription) (string, error) {
 		if sub.Status == billing.SubscriptionCanceled {
-			return "", nil
+			return "", s.payments.RequestRevokeTx(ctx, tx, sub.ID, "subscription canceled")
+		}
+		if err := s.revokeScheduled(ctx, tx, sub.ID, "subscription canceled"); err != nil {
+			return "", err
 		}
 		if atPeriodEnd && sub.CurrentPeriodEnd != nil && sub.Status != billing.SubscriptionPaused {
 			sub.CancelAtPeriodEnd = true
@@ -159,8 +170,5 @@ func (s *Service) Cancel(ctx context.Context, c payments.Caller, id string, atPe
 	if err != nil {
 		return sub, err
 	}
-	if err := s.dropScheduled(ctx, sub.ID, "subscription canceled"); err != nil {
-		return sub, err
-	}
-	return s.store.SubscriptionByID(ctx, sub.ID)
+	return s.tryRevoke(ctx, sub)
 }

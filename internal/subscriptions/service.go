@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/store"
 )
@@ -150,6 +151,13 @@ func (s *Service) checkChargeable(ctx context.Context, c payments.Caller, custom
 	if key.Status != billing.KeyActive {
 		return billing.Invalid("billing_key_id", "billing key %s is %s; only active keys can be charged", key.ID, key.Status)
 	}
+	account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)
+	if err != nil {
+		return err
+	}
+	if !gateways.SchedulesVerifiable(account) {
+		return gateways.ErrSchedulesUnverifiable("billing_key_id")
+	}
 	return nil
 }
 
@@ -163,7 +171,7 @@ func (s *Service) Get(ctx context.Context, c payments.Caller, id string) (billin
 
 // change locks a subscription of the caller, lets fn change it, saves it
 // and writes the event fn names, all in one transaction.
-func (s *Service) change(ctx context.Context, c payments.Caller, id string, fn func(*billing.Subscription) (string, error)) (billing.Subscription, error) {
+func (s *Service) change(ctx context.Context, c payments.Caller, id string, fn func(pgx.Tx, *billing.Subscription) (string, error)) (billing.Subscription, error) {
 	sub, err := s.Get(ctx, c, id)
 	if err != nil {
 		return sub, err
@@ -173,7 +181,7 @@ func (s *Service) change(ctx context.Context, c payments.Caller, id string, fn f
 		if err != nil {
 			return err
 		}
-		typ, err := fn(&locked)
+		typ, err := fn(tx, &locked)
 		if err != nil {
 			return err
 		}
@@ -188,18 +196,26 @@ func (s *Service) change(ctx context.Context, c payments.Caller, id string, fn f
 	return sub, err
 }
 
-// dropScheduled revokes the subscription's payment waiting at the PG, if
-// any. A payment the PG already ran stays as it ran.
-func (s *Service) dropScheduled(ctx context.Context, subID, reason string) error {
-	p, ok, err := s.store.ScheduledPaymentOfSubscription(ctx, subID)
-	if err != nil || !ok {
+// revokeScheduled marks the subscription's payments waiting at the PG for
+// revocation and queues the job that revokes them, in tx (the one that
+// cancels or pauses it). A payment the PG has not confirmed yet, whose
+// PG needs its own id to revoke it (Bootpay), refuses the change with a
+// retryable conflict instead: committing it would promise what billingd
+// cannot do yet.
+func (s *Service) revokeScheduled(ctx context.Context, tx pgx.Tx, subID, reason string) error {
+	if err := s.payments.UnconfirmedSchedule(ctx, tx, subID); err != nil {
 		return err
 	}
-	_, err = s.payments.UnschedulePayment(ctx, p, reason)
-	if billing.ErrorCode(err) == billing.EConflict {
-		return nil // it ran first; the payment records it truthfully
+	return s.payments.RequestRevokeTx(ctx, tx, subID, reason)
+}
+
+// tryRevoke makes one attempt, after the commit, at what revokeScheduled
+// queued, so the answer usually shows it done; the job finishes the rest.
+func (s *Service) tryRevoke(ctx context.Context, sub billing.Subscription) (billing.Subscription, error) {
+	if sub.PGSchedule.Status == billing.PGScheduleRevoking && sub.PGSchedule.PaymentID != nil {
+		s.payments.TryRevoke(ctx, *sub.PGSchedule.PaymentID)
 	}
-	return err
+	return s.store.SubscriptionByID(ctx, sub.ID)
 }
 
 func conflict(reason, format string, args ...any) error {

@@ -33,9 +33,12 @@ func (s *Service) Renew(ctx context.Context, id string) error {
 			return err // not paid yet: its settlement will renew
 		}
 	}
-	_, err = s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod+1)
+	p, err := s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod+1)
 	if errors.Is(err, store.ErrPeriodTaken) {
 		return nil
+	}
+	if p.ID == "" && noChargeableKey(err) {
+		return s.keyInactive(ctx, sub.ID)
 	}
 	if err != nil && billing.ErrorCode(err) != billing.EInternal {
 		// A decline or refusal is recorded on the payment and handled by
@@ -70,11 +73,42 @@ func (s *Service) retry(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod)
+	p, err := s.payments.BillPeriod(ctx, sub, sub.CurrentPeriod)
+	if p.ID == "" && noChargeableKey(err) {
+		return s.keyInactive(ctx, sub.ID)
+	}
 	if err != nil && billing.ErrorCode(err) != billing.EInternal {
 		return nil // recorded on the payment; the subscription moved with it
 	}
 	return err
+}
+
+// noChargeableKey reports whether billing refused before any payment was
+// made because there is no active key to charge (the key, or the
+// customer's default, was deleted or is no longer active; the customer was
+// deleted). Retrying changes nothing until the merchant sets a new key.
+func noChargeableKey(err error) bool {
+	return billing.ErrorCode(err) == billing.EInvalid
+}
+
+// keyInactive moves a subscription with no chargeable key to unpaid
+// (billing_key_inactive) instead of retrying it every hour forever.
+func (s *Service) keyInactive(ctx context.Context, id string) error {
+	return s.store.WithTx(ctx, func(tx pgx.Tx) error {
+		sub, err := s.store.LockSubscription(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next, typ := sub.KeyInactive()
+		if typ == "" {
+			return nil
+		}
+		s.log.Warn().Str("subscription", id).Msg("subscription has no active billing key; unpaid until the merchant sets one")
+		if next, err = s.store.SaveSubscription(ctx, tx, next); err != nil {
+			return err
+		}
+		return s.store.InsertEvent(ctx, tx, billing.NewEvent(next.MerchantID, next.Mode, typ, "subscription", next.ID, next))
+	})
 }
 
 // endPeriod cancels a subscription whose period ended with

@@ -48,6 +48,10 @@
 // The window endpoints mint such ids: POST /sandbox/window/certifications
 // with "expired": true or "not_verified": true.
 //
+// Fault toggles beyond the amount table: LoseReserveReplies (a reservation
+// is recorded and will run, but its reply is a 500, so its reserve_id is
+// never seen) and SetWebhooksEnabled(false) (feedback webhooks are dropped).
+//
 // Error codes the public material does not name (ORDER_ID_DUPLICATED,
 // CANCEL_ID_DUPLICATED, BILLING_KEY_NOT_FOUND, RECEIPT_NOT_FOUND, …) are
 // this sandbox's own; what callers may rely on is the HTTP status and

@@ -38,6 +38,7 @@ type Server struct {
 	offset atomic.Int64 // Advance, in nanoseconds
 	seq    atomic.Uint64
 	hooks  *hookQueue
+	faults faults
 
 	tokensIssued   atomic.Int64
 	tokenRequests  atomic.Int64

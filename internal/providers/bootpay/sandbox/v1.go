@@ -141,6 +141,11 @@ func (s *Server) v1Reserve(w http.ResponseWriter, r *http.Request) {
 		writeV1Err(w, e)
 		return
 	}
+	if s.reserveReplyLost() {
+		e := &apiErr{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", v1code: -1, msg: "일시적인 오류가 발생했습니다"}
+		writeV1Err(w, e)
+		return
+	}
 	writeV1(w, map[string]any{"reserve_id": rv.id, "billing_key": rv.in.billingKey, "item_name": rv.in.orderName,
 		"price": rv.in.price, "purchase_count": 0, "purchase_limit": 1, "execute_at": rv.executeAt.Unix(), "status": rv.status})
 }

@@ -182,6 +182,11 @@ func (s *Server) v2Reserve(w http.ResponseWriter, r *http.Request) {
 		writeV2Err(w, e)
 		return
 	}
+	if s.reserveReplyLost() {
+		e := &apiErr{status: http.StatusInternalServerError, code: "INTERNAL_SERVER_ERROR", v1code: -1, msg: "일시적인 오류가 발생했습니다"}
+		writeV2Err(w, e)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"reserve_id": rv.id, "reserve_execute_at": v2Time(rv.executeAt)})
 }
 

@@ -157,7 +157,7 @@ func (q *hookQueue) close() {
 
 // notify queues the webhook for a receipt that asked for one.
 func (s *Server) notify(rc receipt, kind string) {
-	if rc.feedbackURL == "" {
+	if rc.feedbackURL == "" || s.faults.hooksOff.Load() {
 		return
 	}
 	s.hooks.push(s.delivery(rc, kind))
@@ -166,7 +166,7 @@ func (s *Server) notify(rc receipt, kind string) {
 // deliverNow makes the first attempt synchronously (RunDue), leaving
 // retries to the queue.
 func (s *Server) deliverNow(ctx context.Context, rc receipt, kind string) {
-	if rc.feedbackURL == "" || ctx.Err() != nil {
+	if rc.feedbackURL == "" || ctx.Err() != nil || s.faults.hooksOff.Load() {
 		return
 	}
 	s.hooks.mu.Lock()

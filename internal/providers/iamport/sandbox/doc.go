@@ -89,6 +89,8 @@
 //
 // TokenIssued, Calls, TotalCalls, Payment, PaymentsByOrder, Customer, Now,
 // Advance and RunDue (a test clock calls Advance then RunDue), and
-// SetCustomerNotFoundMode; fault switches SetSlowReply and SetFindFailure.
-// Close waits for webhooks in flight.
+// SetCustomerNotFoundMode; fault switches SetSlowReply and SetFindFailure,
+// and for the schedule routes HoldNextSchedule (a registration held in
+// flight, recorded only when released) and FailUnschedule (unschedule
+// answers 500 having revoked nothing). Close waits for webhooks in flight.
 package sandbox

@@ -9,6 +9,11 @@ import (
 type faults struct {
 	slowReply  time.Duration // overrides Options.SlowReply when positive
 	findStatus int           // non-zero: GET /payments/find answers this HTTP status
+
+	// The schedule routes': a registration held in flight, and unschedule
+	// calls that fail (schedule_faults.go).
+	hold          *scheduleHold // the next schedule request waits on it
+	unscheduleErr int           // this many unschedule calls answer 500
 }
 
 // SetSlowReply changes how long a charge whose amount ends in 5 holds its

@@ -12,6 +12,9 @@ import (
 // one bad item refuses the whole request. An unknown customer_uid is issued
 // on the fly when card data comes along (REST PGs only), as Iamport does.
 func (s *Server) schedule(w http.ResponseWriter, r *http.Request, a *account) {
+	if !s.holdSchedule(r) {
+		return
+	}
 	p, err := readParams(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, -1, "요청 본문을 해석할 수 없습니다.")
@@ -91,6 +94,10 @@ func (s *Server) addSchedules(a *account, uid string, p params, recs []*Schedule
 // merchant_uids (a JSON array, a single string, or merchant_uid[] form
 // fields), or every pending schedule of customer_uid when none are listed.
 func (s *Server) unschedule(w http.ResponseWriter, r *http.Request, a *account) {
+	if s.unscheduleFails() {
+		fail(w, http.StatusInternalServerError, -1, "일시적인 오류가 발생했습니다. 잠시 후 다시 시도해주세요.")
+		return
+	}
 	p, err := readParams(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, -1, "요청 본문을 해석할 수 없습니다.")
