@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
@@ -45,6 +47,9 @@ type Options struct {
 	Workers int // concurrent jobs per replica
 	Logger  zerolog.Logger
 	Metrics *metrics.Metrics // counts worked jobs; may be nil
+	// Tracer, when set, gives every worked job a span (trace.go); nil
+	// when tracing is off, so it costs nothing.
+	Tracer trace.TracerProvider
 }
 
 // NewClient builds a River client with every worker and periodic job.
@@ -66,11 +71,16 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &tickWorker{deps: deps})
 	webhookJobs := addWebhookJobs(workers, deps)
 
+	var middleware []rivertype.Middleware
+	if o.Tracer != nil {
+		middleware = append(middleware, traceMiddleware(o.Tracer))
+	}
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
-		Workers: workers,
-		Logger:  slog.New(zerolog.NewSlogHandler(o.Logger)),
-		Hooks:   observeHooks(o.Metrics),
+		Queues:     map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Workers:    workers,
+		Logger:     slog.New(zerolog.NewSlogHandler(o.Logger)),
+		Hooks:      observeHooks(o.Metrics),
+		Middleware: middleware,
 		PeriodicJobs: append([]*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
