@@ -52,6 +52,11 @@ type Options struct {
 	Tracer trace.TracerProvider
 }
 
+// NotificationWorkers is how many PG notification verifications one
+// replica runs at once, in their own queue: a flood of webhooks can take
+// no more than these (and their database connections) from the rest.
+const NotificationWorkers = 2
+
 // NewClient builds a River client with every worker and periodic job.
 func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx], error) {
 	if o.Workers == 0 {
@@ -65,6 +70,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &notificationWorker{deps: deps})
 	river.AddWorker(workers, &sweepWorker{deps: deps})
 	river.AddWorker(workers, &notificationSweepWorker{deps: deps})
+	river.AddWorker(workers, &pruneNotificationWindowsWorker{deps: deps})
 	river.AddWorker(workers, &expireWorker{deps: deps})
 	river.AddWorker(workers, &pruneWorker{deps: deps})
 	river.AddWorker(workers, &renewWorker{deps: deps})
@@ -76,7 +82,10 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 		middleware = append(middleware, traceMiddleware(o.Tracer))
 	}
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:     map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:         {MaxWorkers: o.Workers},
+			payments.NotificationQueue: {MaxWorkers: NotificationWorkers},
+		},
 		Workers:    workers,
 		Logger:     slog.New(zerolog.NewSlogHandler(o.Logger)),
 		Hooks:      observeHooks(o.Metrics),
@@ -92,6 +101,8 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PruneIdempotencyArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneNotificationWindowsArgs{}, nil }, nil),
 		}, webhookJobs...),
 	})
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Logger zerolog.Logger
 	// PGTimeout bounds one PG call; the adapters' own timeout applies too.
 	PGTimeout time.Duration
+	// NotificationLimits bound notifications about unknown payments
+	// (notification_limits.go); zero fields take the defaults.
+	NotificationLimits NotificationLimits
 }
 
 // Service performs the money operations.
@@ -45,6 +48,8 @@ type Service struct {
 	clock     Clock
 	log       zerolog.Logger
 	pgTimeout time.Duration
+
+	notificationLimits NotificationLimits
 }
 
 // New returns a Service.
@@ -56,7 +61,7 @@ func New(o Options) *Service {
 		o.PGTimeout = 40 * time.Second
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
-		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout}
+		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, notificationLimits: o.NotificationLimits.withDefaults()}
 }
 
 // Clock tells the time per mode.
