@@ -130,6 +130,11 @@ func TestWebhookFlood(t *testing.T) {
 	if jobs := b.jobCount(t, "apply_pg_notification"); jobs > windows*limits.Lookups+real {
 		t.Errorf("%d verification jobs", jobs)
 	}
+	var elsewhere int
+	if err := b.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'apply_pg_notification' AND queue <> $1`,
+		payments.NotificationQueue).Scan(&elsewhere); err != nil || elsewhere != 0 {
+		t.Errorf("%d verification jobs outside their own queue (%v)", elsewhere, err)
+	}
 	t.Logf("answers %v; %d made-up notifications stored, %d real; outcomes %v; %d PG look-ups",
 		status, flood, real, outcomes, b.pgCalls(lookup)-lookupsBefore)
 }
