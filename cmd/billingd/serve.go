@@ -126,24 +126,25 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	}
 
 	handler := api.New(api.Options{
-		Store:            st,
-		Admin:            admin.New(st, cfg.PublicBaseURL),
-		Gateways:         gw,
-		Payments:         pay,
-		Subscriptions:    subs,
-		TestClock:        advancer,
-		Identity:         identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
-		Sandbox:          sb,
-		Logger:           log,
-		AdminToken:       cfg.AdminToken,
-		MaxBodyBytes:     cfg.MaxBodyBytes,
-		RateLimit:        cfg.RateLimit,
+		Store:          st,
+		Admin:          admin.New(st, cfg.PublicBaseURL),
+		Gateways:       gw,
+		Payments:       pay,
+		Subscriptions:  subs,
+		TestClock:      advancer,
+		Identity:       identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
+		Sandbox:        sb,
+		Logger:         log,
+		AdminToken:     cfg.AdminToken,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		RateLimit:      cfg.RateLimit,
+		TrustedProxies: cfg.TrustedProxies,
+		Mount:          mount,
+		Metrics:        m,
+		WebhookGuard:   guard,
+		APIKeyCacheTTL: cfg.APIKeyCacheTTL,
+
 		WebhookRateLimit: cfg.WebhookRateLimit,
-		TrustedProxies:   cfg.TrustedProxies,
-		Mount:            mount,
-		Metrics:          m,
-		WebhookGuard:     guard,
-		APIKeyCacheTTL:   cfg.APIKeyCacheTTL,
 	})
 	var root http.Handler = handler
 	if gwOpts.Trace {
