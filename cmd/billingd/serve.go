@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel"
 
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/api"
@@ -107,7 +108,11 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	gw := gateways.New(gwOpts)
 	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
 		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
-	queue, err := jobs.NewClient(st.Pool(), deps, jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m})
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m}
+	if gwOpts.Trace {
+		jobOpts.Tracer = otel.GetTracerProvider() // tracing.Setup installed it
+	}
+	queue, err := jobs.NewClient(st.Pool(), deps, jobOpts)
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
@@ -138,6 +143,8 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		Metrics:        m,
 		WebhookGuard:   guard,
 		APIKeyCacheTTL: cfg.APIKeyCacheTTL,
+
+		WebhookRateLimit: cfg.WebhookRateLimit,
 	})
 	var root http.Handler = handler
 	if gwOpts.Trace {

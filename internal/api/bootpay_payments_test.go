@@ -154,8 +154,8 @@ func TestBootpayWebhookReplies(t *testing.T) {
 	for _, tt := range []struct {
 		version, contentType, body, wantBody string
 	}{
-		{"v2", "application/json", `{"receipt_id":"rcpt_unknown","order_id":"pay_x","status":1,"webhook_type":"PAYMENT_COMPLETE"}`, `{"success":true}`},
-		{"v1", "application/x-www-form-urlencoded", `receipt_id=rcpt_unknown&order_id=pay_x&status=1&private_key=leaked`, `OK`},
+		{"v2", "application/json", `{"receipt_id":"62b4f2f8d01c7e001f1c0a11","order_id":"pay_x","status":1,"webhook_type":"PAYMENT_COMPLETE"}`, `{"success":true}`},
+		{"v1", "application/x-www-form-urlencoded", `receipt_id=62b4f2f8d01c7e001f1c0a11&order_id=pay_x&status=1&private_key=leaked`, `OK`},
 	} {
 		t.Run(tt.version, func(t *testing.T) {
 			t.Parallel()

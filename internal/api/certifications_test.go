@@ -219,8 +219,8 @@ func TestCertifications(t *testing.T) {
 			{"NotVerified/v1", "v1", map[string]any{"not_verified": true}, 0, "certificate_not_verified", false},
 			{"Expired/v2", "v2", map[string]any{"expired": true}, 0, "certificate_expired", true},
 			{"LookedUpTooLate/v2", "v2", map[string]any{}, 31 * time.Minute, "certificate_expired", true},
-			// v1 reports the lapsed lookup window with a numeric code only.
-			{"Expired/v1", "v1", map[string]any{"expired": true}, 0, "certificate_rejected", true},
+			// v1 reports the lapsed lookup window with code -2501.
+			{"Expired/v1", "v1", map[string]any{"expired": true}, 0, "certificate_expired", true},
 			{"Unknown/v2", "v2", nil, 0, "certificate_not_found", true},
 			{"Unknown/v1", "v1", nil, 0, "certificate_not_found", true},
 		}

@@ -61,6 +61,11 @@ type bundleOpts struct {
 	webhookClient *http.Client
 	// apiKeyCacheTTL remembers authenticated keys (0: every request looks its key up).
 	apiKeyCacheTTL time.Duration
+	// PG webhook limits (webhook_limits.go, payments.NotificationLimits;
+	// zero: the defaults), and the proxies whose X-Forwarded-For counts.
+	webhookRateLimit   int
+	notificationLimits payments.NotificationLimits
+	trustedProxies     []string
 }
 
 func setup(t testing.TB) *testBundle { return setupWith(t, bundleOpts{}) }
@@ -88,7 +93,8 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		t.Fatal(err)
 	}
 	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Clock: clk, Logger: zerolog.New(logs), Metrics: m})
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: srv.URL, Clock: clk, Logger: zerolog.New(logs), Metrics: m,
+		NotificationLimits: o.notificationLimits})
 	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: zerolog.New(logs)})
 	deps.Payments, deps.Subscriptions = pay, subs
 	if !o.noJobs {
@@ -118,6 +124,9 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		Metrics:        m,
 		WebhookGuard:   webhooks.Guard{AllowPrivate: true},
 		APIKeyCacheTTL: o.apiKeyCacheTTL,
+
+		WebhookRateLimit: o.webhookRateLimit,
+		TrustedProxies:   o.trustedProxies,
 	})
 	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, subscriptions: subs, gateways: gw, queue: queue, metrics: m,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}

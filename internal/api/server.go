@@ -38,6 +38,11 @@ type Options struct {
 	AdminToken    string // empty: the admin API refuses every request
 	MaxBodyBytes  int64
 	RateLimit     int // requests per second per API key; 0: unlimited
+	// WebhookRateLimit is PG notifications per second per provider account
+	// and source address (0: unlimited); WebhookConcurrency, how many are
+	// stored at once (0: DefaultWebhookConcurrency). Both per replica.
+	WebhookRateLimit   int
+	WebhookConcurrency int
 	// TrustedProxies lists the proxies (CIDR ranges) whose X-Forwarded-For
 	// is believed; empty: the connection's address is the client's.
 	TrustedProxies []string
@@ -67,6 +72,7 @@ type Server struct {
 	webhookGuard   webhooks.Guard
 	metricsHandler http.Handler
 	apiKeys        *keyCache
+	webhookSlots   chan struct{} // one per PG notification being stored
 }
 
 // New builds the router.
@@ -74,6 +80,10 @@ func New(o Options) *Server {
 	s := &Server{store: o.Store, admin: o.Admin, gateways: o.Gateways, payments: o.Payments, subscriptions: o.Subscriptions, testClock: o.TestClock, identity: o.Identity, adminToken: o.AdminToken}
 	s.webhookGuard, s.metricsHandler = o.WebhookGuard, o.Metrics.Handler()
 	s.apiKeys = newKeyCache(o.APIKeyCacheTTL)
+	if o.WebhookConcurrency <= 0 {
+		o.WebhookConcurrency = DefaultWebhookConcurrency
+	}
+	s.webhookSlots = make(chan struct{}, o.WebhookConcurrency)
 	r := chi.NewRouter()
 	// Outermost: Server-Timing must wrap every writer below it (the
 	// idempotency recorder's included), and the route pattern is read
@@ -157,9 +167,10 @@ func New(o Options) *Server {
 		})
 	})
 
-	// PG webhooks: unauthenticated hints, verified against the PG's API.
-	r.Post("/webhooks/iamport/{account_id}", s.iamportWebhook)
-	r.Post("/webhooks/bootpay/{account_id}", s.bootpayWebhook)
+	// PG webhooks: unauthenticated hints, verified against the PG's API
+	// within limits (webhook_limits.go).
+	r.With(webhookRateLimit(o.WebhookRateLimit)).Post("/webhooks/iamport/{account_id}", s.iamportWebhook)
+	r.With(webhookRateLimit(o.WebhookRateLimit)).Post("/webhooks/bootpay/{account_id}", s.bootpayWebhook)
 
 	r.Route("/admin/v1", func(r chi.Router) {
 		r.Use(s.adminOnly)

@@ -10,12 +10,12 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/providers/bootpay"
+	"github.com/billingd/billingd/internal/providers/iamport"
 )
 
 // PG webhooks are hints. The handlers only parse and store them (the
@@ -29,6 +29,10 @@ func (s *Server) iamportWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	impUID := fields["imp_uid"]
+	if !iamport.ValidPaymentID(impUID) {
+		renderError(w, r, invalidPaymentID("imp_uid"))
+		return
+	}
 	n := payments.Notification{
 		ProviderID: impUID,
 		DedupeKey:  strings.Join([]string{impUID, fields["status"], fields["cancellation_id"]}, "|"),
@@ -40,7 +44,7 @@ func (s *Server) iamportWebhook(w http.ResponseWriter, r *http.Request) {
 			n.Payload[k] = v
 		}
 	}
-	if _, err := s.payments.ReceiveNotification(r.Context(), "iamport", chi.URLParam(r, "account_id"), clientIP(r), n); err != nil {
+	if _, err := s.receiveNotification(r, "iamport", n); err != nil {
 		renderError(w, r, err)
 		return
 	}
@@ -58,6 +62,10 @@ func (s *Server) bootpayWebhook(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, &billing.Error{Code: billing.EInvalid, Reason: "webhook_invalid", Message: "the notification could not be read"})
 		return
 	}
+	if !bootpay.ValidReceiptID(hook.ReceiptID) {
+		renderError(w, r, invalidPaymentID("receipt_id"))
+		return
+	}
 	n := payments.Notification{
 		ProviderID: hook.ReceiptID,
 		DedupeKey:  fmt.Sprintf("%s|%s|%d", hook.ReceiptID, hook.Type, hook.CancelledAmount),
@@ -66,7 +74,7 @@ func (s *Server) bootpayWebhook(w http.ResponseWriter, r *http.Request) {
 		Payload: map[string]any{"receipt_id": hook.ReceiptID, "order_id": hook.OrderID, "status": hook.Status,
 			"webhook_type": hook.Type, "price": hook.Amount, "cancelled_price": hook.CancelledAmount},
 	}
-	account, err := s.payments.ReceiveNotification(r.Context(), "bootpay", chi.URLParam(r, "account_id"), clientIP(r), n)
+	account, err := s.receiveNotification(r, "bootpay", n)
 	if err != nil {
 		renderError(w, r, err)
 		return

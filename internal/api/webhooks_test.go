@@ -141,7 +141,7 @@ func TestIamportWebhooks(t *testing.T) {
 		b.waitForOutcomes(t, 1)
 		// "failed" for a paid payment, and a payment the PG never made.
 		b.notify(t, map[string]any{"imp_uid": p.str("provider_payment_id"), "merchant_uid": p.str("id"), "status": "failed"})
-		b.notify(t, map[string]any{"imp_uid": "imp_forged_123", "merchant_uid": p.str("id"), "status": "paid"})
+		b.notify(t, map[string]any{"imp_uid": "imp_900000000123", "merchant_uid": p.str("id"), "status": "paid"})
 		outcomes := map[string]int{}
 		for _, n := range b.waitForOutcomes(t, 3) {
 			outcomes[*n.Outcome]++
@@ -219,7 +219,7 @@ func TestIamportWebhooks(t *testing.T) {
 		}
 		// A different imp_uid for the same order is not the recorded answer:
 		// it is verified with the PG as ever.
-		b.notifyPaid(t, p, "imp_other_1")
+		b.notifyPaid(t, p, "imp_900000000001")
 		outcomes := map[string]int{}
 		for _, n := range b.waitForOutcomes(t, 2) {
 			outcomes[*n.Outcome]++
@@ -238,7 +238,7 @@ func TestIamportWebhooks(t *testing.T) {
 		b, p := setupPaidCharge(t)
 		b.exec(t, `UPDATE payments SET status = 'processing' WHERE id = $1`, p.str("id")) // the PG's answer not recorded yet
 		b.notifyPaid(t, p, p.str("provider_payment_id"))
-		b.notifyPaid(t, p, "imp_forged_1")
+		b.notifyPaid(t, p, "imp_900000000002")
 		for _, n := range b.notifications(t) {
 			if n.Outcome != nil || n.VerifyAfter == nil {
 				t.Fatalf("notification %s: outcome %v, verify_after %v; want deferred", n.ID, n.Outcome, n.VerifyAfter)
@@ -257,7 +257,7 @@ func TestIamportWebhooks(t *testing.T) {
 		for _, n := range b.waitForOutcomes(t, 2) {
 			outcomes[n.Payload["imp_uid"].(string)] = *n.Outcome
 		}
-		if outcomes[p.str("provider_payment_id")] != payments.NotificationNoChange || outcomes["imp_forged_1"] != payments.FlagUnknownToPG {
+		if outcomes[p.str("provider_payment_id")] != payments.NotificationNoChange || outcomes["imp_900000000002"] != payments.FlagUnknownToPG {
 			t.Fatalf("outcomes %v", outcomes)
 		}
 		if jobs := b.jobCount(t, "apply_pg_notification"); jobs != 1 {
@@ -274,9 +274,9 @@ func TestIamportWebhooks(t *testing.T) {
 		requireStatus(t, b.notify(t, map[string]any{"status": "paid"}), http.StatusBadRequest)
 		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/iamport/" + b.accountID, body: "not json"}), http.StatusBadRequest)
 		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/iamport/pa_00000000000000000000000000",
-			body: map[string]any{"imp_uid": "x"}}), http.StatusNotFound)
+			body: map[string]any{"imp_uid": "imp_1"}}), http.StatusNotFound)
 		requireStatus(t, b.do(t, request{method: "POST", path: "/webhooks/bootpay/" + b.accountID,
-			body: map[string]any{"receipt_id": "x"}}), http.StatusNotFound)
+			body: map[string]any{"receipt_id": "62b4f2f8d01c7e001f1c0a11"}}), http.StatusNotFound)
 	})
 
 	t.Run("SourceAllowList", func(t *testing.T) {

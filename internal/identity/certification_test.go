@@ -205,8 +205,9 @@ func TestCertify(t *testing.T) {
 			{"Expired/v2", "v2", map[string]any{"expired": true}, 0, "certificate_expired", true},
 			{"LookedUpTooLate/v2", "v2", map[string]any{}, 31 * time.Minute, "certificate_expired", true},
 			{"LookedUpJustInTime/v2", "v2", map[string]any{}, 30 * time.Minute, "", false},
-			// v1 reports the lapsed lookup window with a numeric code only.
-			{"Expired/v1", "v1", map[string]any{"expired": true}, 0, "certificate_rejected", true},
+			{"LookedUpTooLate/v1", "v1", map[string]any{}, 31 * time.Minute, "certificate_expired", true},
+			// v1 reports the lapsed lookup window with code -2501.
+			{"Expired/v1", "v1", map[string]any{"expired": true}, 0, "certificate_expired", true},
 			{"Unknown/v2", "v2", nil, 0, "certificate_not_found", true},
 			{"Unknown/v1", "v1", nil, 0, "certificate_not_found", true},
 		}

@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/billingd/billingd/internal/metrics"
 	"github.com/billingd/billingd/internal/payments"
@@ -45,7 +47,15 @@ type Options struct {
 	Workers int // concurrent jobs per replica
 	Logger  zerolog.Logger
 	Metrics *metrics.Metrics // counts worked jobs; may be nil
+	// Tracer, when set, gives every worked job a span (trace.go); nil
+	// when tracing is off, so it costs nothing.
+	Tracer trace.TracerProvider
 }
+
+// NotificationWorkers is how many PG notification verifications one
+// replica runs at once, in their own queue: a flood of webhooks can take
+// no more than these (and their database connections) from the rest.
+const NotificationWorkers = 2
 
 // NewClient builds a River client with every worker and periodic job.
 func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx], error) {
@@ -60,6 +70,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &notificationWorker{deps: deps})
 	river.AddWorker(workers, &sweepWorker{deps: deps})
 	river.AddWorker(workers, &notificationSweepWorker{deps: deps})
+	river.AddWorker(workers, &pruneNotificationWindowsWorker{deps: deps})
 	river.AddWorker(workers, &expireWorker{deps: deps})
 	river.AddWorker(workers, &pruneWorker{deps: deps})
 	river.AddWorker(workers, &renewWorker{deps: deps})
@@ -67,11 +78,19 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &revokeWorker{deps: deps})
 	webhookJobs := addWebhookJobs(workers, deps)
 
+	var middleware []rivertype.Middleware
+	if o.Tracer != nil {
+		middleware = append(middleware, traceMiddleware(o.Tracer))
+	}
 	return river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
-		Workers: workers,
-		Logger:  slog.New(zerolog.NewSlogHandler(o.Logger)),
-		Hooks:   observeHooks(o.Metrics),
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault:         {MaxWorkers: o.Workers},
+			payments.NotificationQueue: {MaxWorkers: NotificationWorkers},
+		},
+		Workers:    workers,
+		Logger:     slog.New(zerolog.NewSlogHandler(o.Logger)),
+		Hooks:      observeHooks(o.Metrics),
+		Middleware: middleware,
 		PeriodicJobs: append([]*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
@@ -83,6 +102,8 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return PruneIdempotencyArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return PruneNotificationWindowsArgs{}, nil }, nil),
 		}, webhookJobs...),
 	})
 }

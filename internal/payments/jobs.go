@@ -51,8 +51,9 @@ type ApplyNotificationArgs struct {
 func (ApplyNotificationArgs) Kind() string { return "apply_pg_notification" }
 
 // InsertOpts retries a while: the PG's API may be briefly unreachable.
+// Verifications run in a queue of their own (NotificationQueue).
 func (ApplyNotificationArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 12, Queue: NotificationQueue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // RenewSubscriptionArgs bills a subscription's next period after its

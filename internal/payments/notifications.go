@@ -44,14 +44,16 @@ const (
 // gets its 200 at once; a repeat delivery is counted and changes nothing.
 // A "paid" notification about a charge billingd already recorded as paid
 // from the PG's answer is stored finished, with no job: Iamport sends one
-// for every charge. It returns the account, whose settings decide the
-// reply's form.
+// for every charge. A notification about a payment billingd does not
+// know is verified only within the account's NotificationLimits
+// (notification_limits.go). It returns the account, whose settings decide
+// the reply's form.
 func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID string, remote net.IP, n Notification) (billing.ProviderAccount, error) {
 	if !billing.ValidID(billing.PrefixProviderAccount, accountID) {
 		return billing.ProviderAccount{}, billing.NotFound("provider account", accountID)
 	}
-	// The account and the payment a paid hint names, in one read.
-	t, err := s.store.FindNotificationTarget(ctx, accountID, paidHintOrder(provider, n.Payload))
+	// The account and the payment the notification names, in one read.
+	t, err := s.store.FindNotificationTarget(ctx, accountID, notificationOrder(provider, n.Payload))
 	account := t.Account
 	if err != nil {
 		return account, err
@@ -70,14 +72,15 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		ID: billing.NewID(billing.PrefixNotification), ProviderAccountID: account.ID, Provider: provider,
 		DedupeKey: n.DedupeKey, Payload: n.Payload, RemoteAddr: remote.String(),
 	}
+	paidHint := paidHintOrder(provider, n.Payload) != ""
 	switch p := t.Payment; {
-	case recordedPaid(p, n.ProviderID):
+	case paidHint && recordedPaid(p, n.ProviderID):
 		// Iamport notifies every paid charge, and billingd recorded the
 		// PG's own answer already: nothing to verify, no job.
 		record.Outcome, record.Detail, record.PaymentID = ptr(NotificationNoChange), ptr(detailAlreadyPaid), &p.ID
 		_, _, err := s.store.RecordNotification(ctx, nil, record)
 		return account, err
-	case p.Status == billing.PaymentProcessing:
+	case paidHint && p.Status == billing.PaymentProcessing:
 		// The charge has not recorded the PG's answer yet: Iamport sends
 		// the notification as it answers, so that answer is most likely
 		// milliseconds away and will make asking the PG unnecessary.
@@ -89,10 +92,25 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		_, _, err := s.store.RecordNotification(ctx, nil, record)
 		return account, err
 	}
+	known := knownPayment(t.Payment, n.ProviderID)
 	return account, s.withTx(ctx, func(tx pgx.Tx) error {
 		stored, isNew, err := s.store.RecordNotification(ctx, tx, record)
-		if err != nil || !isNew || s.queue == nil {
+		if err != nil || !isNew {
 			return err
+		}
+		if !known {
+			// Anyone can post here: what billingd does not know is
+			// verified only within the account's limits.
+			verify, err := s.admitUnknown(ctx, tx, account.ID)
+			if err != nil {
+				return err
+			}
+			if !verify {
+				return s.store.FinishNotification(ctx, tx, stored.ID, FlagNotVerified, s.detailNotVerified(), "")
+			}
+		}
+		if s.queue == nil {
+			return nil
 		}
 		return s.queueVerification(ctx, tx, stored.ID)
 	})

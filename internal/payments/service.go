@@ -38,6 +38,9 @@ type Options struct {
 	// Metrics counts PG answers that were not applied and failures the
 	// operator must act on; may be nil.
 	Metrics *metrics.Metrics
+	// NotificationLimits bound notifications about unknown payments
+	// (notification_limits.go); zero fields take the defaults.
+	NotificationLimits NotificationLimits
 }
 
 // Service performs the money operations.
@@ -50,6 +53,8 @@ type Service struct {
 	log       zerolog.Logger
 	pgTimeout time.Duration
 	metrics   *metrics.Metrics
+
+	notificationLimits NotificationLimits
 }
 
 // New returns a Service.
@@ -61,7 +66,7 @@ func New(o Options) *Service {
 		o.PGTimeout = 40 * time.Second
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
-		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, metrics: o.Metrics}
+		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, metrics: o.Metrics, notificationLimits: o.NotificationLimits.withDefaults()}
 }
 
 // Clock tells the time per mode.

@@ -1,13 +1,15 @@
 // Package tracing turns on OpenTelemetry tracing when the standard OTLP
 // environment asks for it (OTEL_EXPORTER_OTLP_ENDPOINT or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): a span per API request, named by its
-// route, and a child span per PG call, exported over OTLP/HTTP. The rest
+// route, a child span per PG call, and a span per River job named by its
+// kind (internal/jobs), exported over OTLP/HTTP. The rest
 // of the OTEL_* variables (headers, service name, sampler) work as the
 // OpenTelemetry SDK documents them.
 //
 // Off, it installs nothing and costs nothing. Spans carry the method, path
 // (object ids, which are not secrets), route and status: never bodies,
-// headers, keys or query strings.
+// headers, keys or query strings. Job spans carry the kind, attempt, queue
+// and outcome, never the job's args.
 package tracing
 
 import (

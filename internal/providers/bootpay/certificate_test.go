@@ -55,7 +55,7 @@ func TestCertificate(t *testing.T) {
 				cert, err := b.client.Certificate(context.Background(), rid)
 				if tc.kind != nil {
 					requireKind(t, err, tc.kind)
-					if tc.sentinel != nil && v == bootpay.V2 && !errors.Is(err, tc.sentinel) {
+					if tc.sentinel != nil && !errors.Is(err, tc.sentinel) {
 						t.Fatalf("error %v does not wrap %v", err, tc.sentinel)
 					}
 					requireNoIdentity(t, err.Error())

@@ -33,7 +33,8 @@ type v2Error struct {
 // Sentinels wrapped beside the Kind for Bootpay conditions callers branch on.
 var (
 	// ErrCertificateExpired: a certificate is looked up more than 30
-	// minutes after verification (v2 AUTH_EXPIRED). Kind ErrRejected.
+	// minutes after verification (v2 AUTH_EXPIRED, v1 code -2501). Kind
+	// ErrRejected.
 	ErrCertificateExpired = errors.New("bootpay: certificate lookup window has passed")
 	// ErrCertificateNotConfirmed: the verification was never completed
 	// (v2 AUTH_NOT_CONFIRMED). Kind ErrRejected.
@@ -198,6 +199,8 @@ func (c *Client) v1Failure(cl call, r reply, env v1Envelope, shaped bool) error 
 			return c.unreadable(cl, r, errors.New("unexpected envelope"))
 		}
 		return c.fail(cl, providers.ErrRejected, code, msg, nil)
+	case code == v1CertificateExpired:
+		return c.fail(cl, providers.ErrRejected, code, msg, ErrCertificateExpired)
 	case status == http.StatusNotFound || env.Status == http.StatusNotFound:
 		if cl.notFound {
 			return c.fail(cl, providers.ErrNotFound, code, msg, nil)
@@ -209,6 +212,10 @@ func (c *Client) v1Failure(cl call, r reply, env v1Envelope, shaped bool) error 
 		return c.fail(cl, providers.ErrRejected, code, msg, nil)
 	}
 }
+
+// v1CertificateExpired is v1's numeric code for v2's AUTH_EXPIRED: the
+// 30-minute certificate lookup window has passed.
+const v1CertificateExpired = "-2501"
 
 func (c *Client) declined(cl call, code, msg, pgCode string) *providers.Error {
 	return &providers.Error{Kind: providers.ErrDeclined, Provider: providers.Bootpay, Op: cl.op,

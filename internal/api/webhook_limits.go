@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+
+	"github.com/billingd/billingd/internal/billing"
+	"github.com/billingd/billingd/internal/payments"
+)
+
+// PG webhook routes take no credentials, so they are bounded where they
+// are cheap to bound, before any database work: a rate per account and
+// source address (in memory, per replica), then a few receipts at a time
+// per replica, so a flood holds at most that many database connections
+// and the merchant API keeps the rest of the pool. What a notification may
+// cost beyond that (a stored row, a PG call) is bounded per account across
+// replicas by payments.NotificationLimits.
+
+// DefaultWebhookConcurrency is how many PG notifications one replica
+// stores at once when Options.WebhookConcurrency is 0.
+const DefaultWebhookConcurrency = 4
+
+// webhookSlotWait is how long a notification waits for a free slot before
+// it is refused with 429: long enough for a burst of real ones to pass.
+const webhookSlotWait = 2 * time.Second
+
+// webhookRateLimit allows perSecond notifications per provider account and
+// source address (per replica); 0 turns it off.
+func webhookRateLimit(perSecond int) func(http.Handler) http.Handler {
+	if perSecond <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return httprate.Limit(perSecond, time.Second,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
+			account := chi.URLParam(r, "account_id")
+			if !billing.ValidID(billing.PrefixProviderAccount, account) {
+				account = "" // made-up ids share one key, so they cannot grow the limiter's map
+			}
+			return account + "|" + clientIP(r).String(), nil
+		}),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			renderError(w, r, &billing.Error{Code: billing.ERateLimited, Reason: "rate_limited",
+				Message: "too many notifications for this account from this address; slow down and retry"})
+		}))
+}
+
+// receiveNotification hands a parsed notification to the payments service
+// while holding one of the replica's webhook slots.
+func (s *Server) receiveNotification(r *http.Request, provider string, n payments.Notification) (billing.ProviderAccount, error) {
+	timer := time.NewTimer(webhookSlotWait)
+	defer timer.Stop()
+	select {
+	case s.webhookSlots <- struct{}{}:
+		defer func() { <-s.webhookSlots }()
+	case <-timer.C:
+		return billing.ProviderAccount{}, &billing.Error{Code: billing.ERateLimited, Reason: "busy",
+			Message: "too many notifications at once; retry shortly"}
+	case <-r.Context().Done():
+		return billing.ProviderAccount{}, r.Context().Err()
+	}
+	return s.payments.ReceiveNotification(r.Context(), provider, chi.URLParam(r, "account_id"), clientIP(r), n)
+}
+
+// invalidPaymentID refuses a notification whose payment id does not have
+// the PG's shape, before it costs anything.
+func invalidPaymentID(param string) error {
+	return &billing.Error{Code: billing.EInvalid, Reason: "webhook_invalid", Param: param,
+		Message: "the notification's " + param + " is not a payment id of this PG"}
+}
