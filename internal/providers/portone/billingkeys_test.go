@@ -201,4 +201,3 @@ func TestDeleteBillingKey(t *testing.T) {
 		t.Fatalf("BillingKey.Deleted webhooks = %+v", hooks)
 	}
 }
-

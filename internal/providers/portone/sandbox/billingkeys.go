@@ -22,7 +22,9 @@ func pgRefusal(w http.ResponseWriter) {
 }
 
 // knownChannel: the sandbox's channels are every key shaped like PortOne's.
-func knownChannel(key string) bool { return strings.HasPrefix(key, "channel-key-") && len(key) > len("channel-key-") }
+func knownChannel(key string) bool {
+	return strings.HasPrefix(key, "channel-key-") && len(key) > len("channel-key-")
+}
 
 // getBillingKey serves GET /billing-keys/{billingKey}?storeId=.
 func (s *Server) getBillingKey(w http.ResponseWriter, r *http.Request, a *account) {

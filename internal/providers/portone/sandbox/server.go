@@ -281,4 +281,3 @@ func randomID(prefix string) string {
 
 // storeIDParam is the storeId query parameter.
 func storeIDParam(r *http.Request) string { return r.URL.Query().Get("storeId") }
-
