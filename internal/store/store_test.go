@@ -2,11 +2,13 @@ package store_test
 
 import (
 	"context"
+	"io/fs"
 	"testing"
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
+	"github.com/billingd/billingd/migrations"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -51,9 +53,11 @@ func TestMigrationsAtHead(t *testing.T) {
 	if !st.Ready() || st.Version != store.HeadVersion() || st.Head == 0 {
 		t.Fatalf("migration status %+v, want ready at head", st)
 	}
-	// Down and up again: the down migrations are real.
+	// Down and up again: the down migrations are real. Versions are
+	// assigned per branch, so the numbers may have gaps: step down by count.
 	ctx := context.Background()
-	if err := s.MigrateDown(ctx, int(st.Head)); err != nil {
+	ups, _ := fs.Glob(migrations.FS, "*.up.sql")
+	if err := s.MigrateDown(ctx, len(ups)); err != nil {
 		t.Fatalf("migrate down: %v", err)
 	}
 	if st, _ := s.Migrations(ctx); st.Ready() {
