@@ -68,7 +68,8 @@ type Server struct {
 	delivered  atomic.Int64
 }
 
-// account is one store's data.
+// account is one store's data. Its Account never changes once it is
+// shared (AddAccount replaces the pointer); the maps are guarded by s.mu.
 type account struct {
 	Account
 	keys      map[string]*billingKey
@@ -162,10 +163,16 @@ func (s *Server) AddAccount(acct Account) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.accounts[acct.APISecret]; ok {
-		delete(s.stores, a.StoreID)
+	if old, ok := s.accounts[acct.APISecret]; ok {
+		if old.Account == acct {
+			return
+		}
+		// A new *account sharing the old one's data: requests in flight
+		// keep reading the settings they started with, without a lock.
+		a := *old
 		a.Account = acct
-		s.stores[acct.StoreID] = a
+		delete(s.stores, old.StoreID)
+		s.accounts[acct.APISecret], s.stores[acct.StoreID] = &a, &a
 		return
 	}
 	a := &account{Account: acct, keys: map[string]*billingKey{}, issues: map[string]*billingKey{},
