@@ -16,7 +16,7 @@ type ProviderAccount struct {
 	ID          string
 	MerchantID  string
 	Mode        Mode
-	Provider    string // "iamport" or "bootpay"
+	Provider    string // "iamport", "bootpay" or "portone"
 	Credentials map[string]string
 	BaseURL     string // empty: the mode's default (sandbox for test, the PG for live)
 	Settings    map[string]any
@@ -53,10 +53,18 @@ var providerRules = map[string]struct {
 			"webhook_allowed_ips":   isIPList,
 		},
 	},
+	"portone": { // PortOne V2
+		credentials: []string{"api_secret", "webhook_secret"},
+		settings: map[string]func(any) bool{
+			"store_id":            isString, // storeId, sent where the API takes it and to the browser SDK
+			"channel_key":         isString, // the default channel
+			"webhook_allowed_ips": isIPList,
+		},
+	},
 }
 
 // Providers lists the PGs billingd can talk to.
-func Providers() []string { return []string{"bootpay", "iamport"} }
+func Providers() []string { return []string{"bootpay", "iamport", "portone"} }
 
 // ValidateProvider checks a provider name.
 func ValidateProvider(param, p string) error {

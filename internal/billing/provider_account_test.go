@@ -23,3 +23,32 @@ func TestProviderAccountPrintingHidesCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestPortoneAccountValidation(t *testing.T) {
+	t.Parallel()
+	ok := ProviderAccount{Provider: "portone", Mode: ModeTest,
+		Credentials: map[string]string{"api_secret": "s", "webhook_secret": "whsec_c2VjcmV0"},
+		Settings:    map[string]any{"store_id": "store-1", "channel_key": "channel-key-1"}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid account: %v", err)
+	}
+	for name, change := range map[string]func(*ProviderAccount){
+		"NoWebhookSecret": func(a *ProviderAccount) { a.Credentials = map[string]string{"api_secret": "s"} },
+		"IamportCreds":    func(a *ProviderAccount) { a.Credentials = map[string]string{"imp_key": "k", "imp_secret": "s"} },
+		"UnknownSetting":  func(a *ProviderAccount) { a.Settings = map[string]any{"pg_mids": map[string]any{}} },
+		"StoreIDNotText":  func(a *ProviderAccount) { a.Settings = map[string]any{"store_id": 1} },
+	} {
+		a := ok
+		a.Credentials, a.Settings = map[string]string{}, map[string]any{}
+		for k, v := range ok.Credentials {
+			a.Credentials[k] = v
+		}
+		for k, v := range ok.Settings {
+			a.Settings[k] = v
+		}
+		change(&a)
+		if ErrorCode(a.Validate()) != EInvalid {
+			t.Errorf("%s: Validate = %v, want invalid", name, a.Validate())
+		}
+	}
+}

@@ -1,5 +1,5 @@
 // Package gateways turns a merchant's provider account into a PG client: the
-// Iamport or Bootpay adapter, pointed at the account's base URL (or the
+// Iamport, Bootpay or PortOne V2 adapter, pointed at the account's base URL (or the
 // mode's default) with its opened credentials.
 //
 // Clients are cached per account so each keeps its access token: a thousand
@@ -9,6 +9,7 @@ package gateways
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/billingd/billingd/internal/providers"
 	"github.com/billingd/billingd/internal/providers/bootpay"
 	"github.com/billingd/billingd/internal/providers/iamport"
+	"github.com/billingd/billingd/internal/providers/portone"
 	"github.com/billingd/billingd/internal/tracing"
 )
 
@@ -110,6 +112,19 @@ func (g *Gateways) Bootpay(a billing.ProviderAccount) (*bootpay.Client, error) {
 	return c, nil
 }
 
+// Portone returns the PortOne V2 client of a PortOne account.
+func (g *Gateways) Portone(a billing.ProviderAccount) (*portone.Client, error) {
+	p, err := g.For(a)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := unwrap(p).(*portone.Client)
+	if !ok {
+		return nil, fmt.Errorf("gateways: account %s is %s, not portone", a.ID, a.Provider)
+	}
+	return c, nil
+}
+
 // BaseURL is where an account's requests go: its own base URL, else the
 // built-in sandbox in test mode, else the PG itself.
 func (g *Gateways) BaseURL(a billing.ProviderAccount) (string, error) {
@@ -121,6 +136,8 @@ func (g *Gateways) BaseURL(a billing.ProviderAccount) (string, error) {
 		switch {
 		case a.Provider == providers.Iamport:
 			return iamport.DefaultBaseURL, nil
+		case a.Provider == providers.Portone:
+			return portone.DefaultBaseURL, nil
 		case version == bootpay.V1:
 			return bootpay.DefaultV1BaseURL, nil
 		default:
@@ -143,8 +160,15 @@ func (g *Gateways) build(a billing.ProviderAccount) (providers.Provider, error) 
 	if err != nil {
 		return nil, err
 	}
+	storeID, _ := a.Settings["store_id"].(string)
 	if a.Mode == billing.ModeTest && a.BaseURL == "" && g.opts.Sandbox != nil {
-		g.opts.Sandbox.Register(a.Provider, a.Credentials)
+		creds := a.Credentials
+		if a.Provider == providers.Portone {
+			// The sandbox's browser window finds the store by its id.
+			creds = maps.Clone(creds)
+			creds["store_id"] = storeID
+		}
+		g.opts.Sandbox.Register(a.Provider, creds)
 	}
 	switch a.Provider {
 	case providers.Iamport:
@@ -155,6 +179,10 @@ func (g *Gateways) build(a billing.ProviderAccount) (providers.Provider, error) 
 		version, _ := a.Settings["api_version"].(string)
 		return bootpay.New(bootpay.Config{BaseURL: base, APIVersion: version, ApplicationID: a.Credentials["application_id"],
 			PrivateKey: a.Credentials["private_key"], HTTPClient: g.opts.HTTPClient, Now: g.opts.Now})
+	case providers.Portone:
+		channelKey, _ := a.Settings["channel_key"].(string)
+		return portone.New(portone.Config{BaseURL: base, APISecret: a.Credentials["api_secret"], StoreID: storeID,
+			ChannelKey: channelKey, HTTPClient: g.opts.HTTPClient, Now: g.opts.Now})
 	}
 	return nil, fmt.Errorf("gateways: unknown provider %q", a.Provider)
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // Scheduler returns the account's PG as a providers.Scheduler: Iamport's
-// schedule/unschedule or Bootpay's reserve, behind one contract.
+// schedule/unschedule, Bootpay's reserve or PortOne V2's payment schedules
+// (which the portone adapter implements itself), behind one contract.
 func (g *Gateways) Scheduler(a billing.ProviderAccount) (providers.Scheduler, error) {
 	switch a.Provider {
 	case providers.Iamport:
@@ -20,6 +21,12 @@ func (g *Gateways) Scheduler(a billing.ProviderAccount) (providers.Scheduler, er
 	case providers.Bootpay:
 		c, err := g.Bootpay(a)
 		return bootpayScheduler{c}, err
+	case providers.Portone:
+		c, err := g.Portone(a)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	return nil, fmt.Errorf("gateways: %s cannot schedule payments", a.Provider)
 }

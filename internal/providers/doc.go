@@ -3,7 +3,8 @@
 // It owns the types that cross the boundary between billingd's money logic and
 // a PG adapter — billing keys, charges, payments, cancellations — and the typed
 // errors that logic branches on. Adapters live in sub-packages (iamport,
-// bootpay); wire-faithful fakes of the PGs live in sandbox.
+// bootpay, portone), each with a wire-faithful fake of its PG beneath it
+// (…/sandbox); the sandbox package bundles those fakes.
 //
 // An adapter is a stateless translator between these types and one PG's wire
 // format (apart from its access-token cache). It must never import billingd's

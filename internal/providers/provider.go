@@ -9,6 +9,7 @@ import (
 const (
 	Iamport = "iamport"
 	Bootpay = "bootpay"
+	Portone = "portone" // PortOne V2 (Iamport is PortOne V1)
 )
 
 // PaymentStatus is the PG's view of one payment, normalised across PGs.
@@ -19,6 +20,9 @@ const (
 	StatusPaid      PaymentStatus = "paid"      // money moved; may be partially cancelled (see CancelledAmount)
 	StatusFailed    PaymentStatus = "failed"    // declined or errored; no money moved
 	StatusCancelled PaymentStatus = "cancelled" // fully cancelled after being paid
+	// StatusUnknown: the PG reported a status the adapter does not know.
+	// Nothing may be concluded from it; the payment stays unsettled.
+	StatusUnknown PaymentStatus = "unknown"
 )
 
 // ChannelAPI is the channel of a payment made over the PG's REST API.
@@ -62,6 +66,13 @@ type BillingKey struct {
 	CardNumber string // masked
 	CardType   string // "credit", "check" or "" when unknown
 	IssuedAt   time.Time
+	// IssueID, CustomerID and StoreID are what the PG recorded about the
+	// registration that issued the key (PortOne V2: issueId, customer.id,
+	// storeId), so the caller can refuse a key issued for someone else.
+	// Empty where the PG does not report them.
+	IssueID    string
+	CustomerID string
+	StoreID    string
 }
 
 // VerifyBillingKeyRequest identifies a billing key that a payment window has
@@ -71,6 +82,11 @@ type VerifyBillingKeyRequest struct {
 	Key string
 	// ReceiptID is the window's receipt (Bootpay); empty for Iamport.
 	ReceiptID string
+	// IssueID and CustomerID, when set, are the registration billingd
+	// opened (PortOne V2 issueId, customer.id): an adapter that can see
+	// them refuses a key issued for another registration or customer.
+	IssueID    string
+	CustomerID string
 }
 
 // CardData is raw card input for PGs that issue billing keys over REST. It
@@ -89,6 +105,10 @@ type IssueBillingKeyRequest struct {
 	OrderName string
 	Card      CardData
 	Buyer     Buyer
+	// CustomerID names the customer at PGs that record one (PortOne V2
+	// customer.id); NoticeURL receives the issuance's webhooks there.
+	CustomerID string
+	NoticeURL  string
 }
 
 // Buyer is the customer data some PGs require or display.

@@ -15,9 +15,10 @@ import (
 
 	bootpaysandbox "github.com/billingd/billingd/internal/providers/bootpay/sandbox"
 	iamportsandbox "github.com/billingd/billingd/internal/providers/iamport/sandbox"
+	portonesandbox "github.com/billingd/billingd/internal/providers/portone/sandbox"
 )
 
-// Options configures both fakes.
+// Options configures every fake.
 type Options struct {
 	Now        func() time.Time
 	HTTPClient *http.Client  // sends their webhooks
@@ -28,6 +29,7 @@ type Options struct {
 type Set struct {
 	Iamport *iamportsandbox.Server
 	Bootpay *bootpaysandbox.Server
+	Portone *portonesandbox.Server
 	handler http.Handler
 }
 
@@ -36,15 +38,17 @@ func New(o Options) *Set {
 	s := &Set{
 		Iamport: iamportsandbox.New(iamportsandbox.Options{Now: o.Now, HTTPClient: o.HTTPClient, Latency: o.Latency}),
 		Bootpay: bootpaysandbox.New(bootpaysandbox.Options{Now: o.Now, HTTPClient: o.HTTPClient, Latency: o.Latency}),
+		Portone: portonesandbox.New(portonesandbox.Options{Now: o.Now, HTTPClient: o.HTTPClient, Latency: o.Latency}),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/iamport/", http.StripPrefix("/iamport", s.Iamport))
 	mux.Handle("/bootpay/", http.StripPrefix("/bootpay", s.Bootpay))
+	mux.Handle("/portone/", http.StripPrefix("/portone", s.Portone))
 	s.handler = mux
 	return s
 }
 
-// ServeHTTP serves /iamport/… and /bootpay/…; mount it with its prefix
+// ServeHTTP serves /iamport/…, /bootpay/… and /portone/…; mount it with its prefix
 // stripped (r.Mount("/sandbox", set)).
 func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/") {
@@ -60,6 +64,9 @@ func (s *Set) Register(provider string, credentials map[string]string) {
 		s.Iamport.AddAccount(credentials["imp_key"], credentials["imp_secret"])
 	case "bootpay":
 		s.Bootpay.AddAccount(credentials["application_id"], credentials["private_key"])
+	case "portone":
+		s.Portone.AddAccount(portonesandbox.Account{APISecret: credentials["api_secret"], StoreID: credentials["store_id"],
+			WebhookSecret: credentials["webhook_secret"]})
 	}
 }
 
@@ -69,6 +76,7 @@ func (s *Set) RunDue(ctx context.Context) error {
 		return err
 	}
 	s.Bootpay.RunDue(ctx)
+	s.Portone.RunDue(ctx)
 	return nil
 }
 
@@ -76,4 +84,5 @@ func (s *Set) RunDue(ctx context.Context) error {
 func (s *Set) Close() {
 	s.Iamport.Close()
 	s.Bootpay.Close()
+	s.Portone.Close()
 }
