@@ -16,10 +16,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/demo"
 	"github.com/billingd/billingd/internal/pgcluster"
+	iamportsandbox "github.com/billingd/billingd/internal/providers/iamport/sandbox"
+	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -122,7 +127,23 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printWalkthrough(stdout, baseURL, merchant, state)
-	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+	if !cfg.Sandbox {
+		return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+	}
+	// Test mode in a browser: the demo checkout, and the dev merchant's
+	// sandbox accounts known from the start (as if signed up at the PGs), so
+	// a browser window works before billingd has called the PG.
+	checkout, err := demo.New(demo.Options{APIBase: loopbackURL(ln), SecretKey: state.SecretKey,
+		PublishableKey: state.PublishableKey, BootpayApplicationID: state.BootpayAppID})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), func(r chi.Router) { demo.Mount(r, checkout) },
+		func(sb *sandbox.Set) {
+			sb.Register("iamport", map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret})
+			sb.Register("bootpay", map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey})
+		})
 }
 
 // devPostgresDir is where the dev cluster keeps its data: inside the data
@@ -238,7 +259,7 @@ func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Mercha
 	wanted := []admin.ProviderAccountInput{
 		{Provider: "iamport", Mode: "test",
 			Credentials: map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret},
-			Settings:    map[string]any{"imp_code": "imp00000000", "default_pg": "payco"}},
+			Settings:    map[string]any{"imp_code": iamportsandbox.MerchantCode(state.IamportKey), "default_pg": "payco"}},
 		{Provider: "bootpay", Mode: "test",
 			Credentials: map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey},
 			Settings:    map[string]any{"client_application_id": state.BootpayAppID, "default_pg": "nicepay"}},
@@ -265,6 +286,7 @@ billingd dev is ready at $BASE   (API docs: $BASE/docs)
   publishable key  $PUBLISHABLE
   admin token      $ADMIN
   iamport imp_key  $IMPKEY  (sandbox)
+  demo checkout    $BASE/sandbox/demo  (register a card and certify an identity in a browser)
 
 Walk through a customer, a PAYCO billing key, a charge, a refund and three months of a
 subscription (paste into bash):
