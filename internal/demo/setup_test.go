@@ -104,8 +104,9 @@ func setup(t *testing.T) *testBundle {
 		Sandbox:  sb, Logger: log, MaxBodyBytes: 64 << 10, Metrics: m, WebhookGuard: guard,
 		Mount: func(r chi.Router) { demo.Mount(r, demoHandler) },
 	})
-	// The bootpay sandbox learns the account when billingd first builds
-	// its client; identity needs it before any key exists.
+	// As billingd dev does: the accounts are known to the sandbox from the
+	// start, not only once billingd has built a client for them.
+	sb.Register("iamport", map[string]string{"imp_key": b.impKey, "imp_secret": "imp-secret-demo"})
 	sb.Register("bootpay", map[string]string{"application_id": b.bootpayAppID, "private_key": "bootpay-private-demo"})
 	return b
 }
