@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -254,6 +255,15 @@ func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Mercha
 	for _, a := range accounts {
 		if a.Mode == billing.ModeTest {
 			have[a.Provider] = true
+		}
+		if a.Mode == billing.ModeTest && a.Provider == "iamport" && a.Settings["imp_code"] == "imp00000000" {
+			// Data dirs from before the browser windows: IMP.init needs the
+			// sandbox's merchant code for this imp_key.
+			settings := maps.Clone(a.Settings)
+			settings["imp_code"] = iamportsandbox.MerchantCode(state.IamportKey)
+			if _, err := svc.UpdateProviderAccount(ctx, a.ID, admin.ProviderAccountInput{Settings: settings}); err != nil {
+				return fmt.Errorf("update the sandbox iamport account: %w", err)
+			}
 		}
 	}
 	wanted := []admin.ProviderAccountInput{
