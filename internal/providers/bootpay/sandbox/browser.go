@@ -72,13 +72,15 @@ type checkoutView struct {
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var p map[string]any
-	raw := q.Get("payload")
-	if err := json.Unmarshal([]byte(raw), &p); err != nil || p == nil {
-		p, raw = map[string]any{}, "{}"
+	if err := json.Unmarshal([]byte(q.Get("payload")), &p); err != nil || p == nil {
+		p = map[string]any{}
 	}
 	str := func(k string) string { v, _ := p[k].(string); return strings.TrimSpace(v) }
+	// Re-encoded, never echoed: json.Marshal escapes <, > and &, so no
+	// field can close the script it is written into.
+	safe, _ := json.Marshal(p)
 	v := checkoutView{Kind: q.Get("kind"), AppID: str("application_id"), PG: str("pg"), Name: str("order_name"),
-		Card: "5570420400001074", Redirect: q.Get("mode") == "redirect", Payload: template.JS(raw),
+		Card: "5570420400001074", Redirect: q.Get("mode") == "redirect", Payload: template.JS(safe),
 		Origin: q.Get("origin"), Presets: identityPresets(s.Now())}
 	if n, ok := p["price"].(float64); ok {
 		v.Price = int64(n)

@@ -95,3 +95,22 @@ func TestWindowRefusesCard0000(t *testing.T) {
 		t.Fatalf("HTTP %d %v", status, body)
 	}
 }
+
+// Payload fields are data: none can close the page's script.
+func TestCheckoutEscapesPayload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sandbox.Options{})
+	// Written by hand: json.Marshal would escape the brackets itself.
+	raw := `{"application_id":"` + appID + `","pg":"nicepay","price":0,"subscription_id":"s",` +
+		`"order_name":"</script><script>alert(1)</script>"}`
+	q := url.Values{"kind": {"subscription"}, "payload": {raw}, "origin": {`</script><script>alert(2)</script>`}}
+	resp, err := http.Get(e.srv.URL + prefix + "/sandbox/checkout?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), "<script>alert(") {
+		t.Fatalf("page contains a script from the payload:\n%s", page)
+	}
+}

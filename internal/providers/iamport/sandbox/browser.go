@@ -70,13 +70,15 @@ type checkoutView struct {
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var p map[string]any
-	raw := q.Get("params")
-	if err := json.Unmarshal([]byte(raw), &p); err != nil || p == nil {
-		p, raw = map[string]any{}, "{}"
+	if err := json.Unmarshal([]byte(q.Get("params")), &p); err != nil || p == nil {
+		p = map[string]any{}
 	}
 	str := func(k string) string { v, _ := p[k].(string); return v }
+	// Re-encoded, never echoed: json.Marshal escapes <, > and &, so no
+	// parameter can close the script it is written into.
+	safe, _ := json.Marshal(p)
 	v := checkoutView{Merchant: q.Get("imp_code"), PG: str("pg"), Name: str("name"), Card: testCard,
-		Redirect: q.Get("mode") == "redirect", Params: template.JS(raw), Origin: q.Get("origin")}
+		Redirect: q.Get("mode") == "redirect", Params: template.JS(safe), Origin: q.Get("origin")}
 	if n, ok := p["amount"].(float64); ok {
 		v.Amount = int64(n)
 	}

@@ -113,3 +113,19 @@ func TestWindowIssueByMerchantCode(t *testing.T) {
 		t.Fatalf("unknown merchant code: HTTP %d, want 400", r.status)
 	}
 }
+
+// Parameters are data: none can close the page's script or inject markup.
+func TestCheckoutEscapesParams(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Written by hand: json.Marshal would escape the brackets itself.
+	raw := `{"pg":"payco","pay_method":"card","merchant_uid":"m","customer_uid":"c",` +
+		`"name":"</script><script>alert(1)</script>","buyer_name":"\"><img src=x onerror=alert(1)>"}`
+	q := url.Values{"imp_code": {`"><script>alert(2)</script>`}, "params": {raw}, "origin": {`</script><script>alert(3)</script>`}}
+	_, _, page := getPage(t, b.url+"/sandbox/checkout?"+q.Encode())
+	for _, bad := range []string{"<script>alert(", "<img src=x"} {
+		if strings.Contains(page, bad) {
+			t.Fatalf("page contains %q:\n%s", bad, page)
+		}
+	}
+}
