@@ -11,15 +11,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/billingd/billingd/internal/admin"
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/demo"
 	"github.com/billingd/billingd/internal/pgcluster"
+	iamportsandbox "github.com/billingd/billingd/internal/providers/iamport/sandbox"
+	"github.com/billingd/billingd/internal/providers/sandbox"
 	"github.com/billingd/billingd/internal/store"
 )
 
@@ -122,7 +128,23 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printWalkthrough(stdout, baseURL, merchant, state)
-	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+	if !cfg.Sandbox {
+		return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), nil)
+	}
+	// Test mode in a browser: the demo checkout, and the dev merchant's
+	// sandbox accounts known from the start (as if signed up at the PGs), so
+	// a browser window works before billingd has called the PG.
+	checkout, err := demo.New(demo.Options{APIBase: loopbackURL(ln), SecretKey: state.SecretKey,
+		PublishableKey: state.PublishableKey, BootpayApplicationID: state.BootpayAppID})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return runServer(ctx, ln, cfg, st, newLogger(stderr, cfg), func(r chi.Router) { demo.Mount(r, checkout) },
+		func(sb *sandbox.Set) {
+			sb.Register("iamport", map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret})
+			sb.Register("bootpay", map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey})
+		})
 }
 
 // devPostgresDir is where the dev cluster keeps its data: inside the data
@@ -234,11 +256,20 @@ func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Mercha
 		if a.Mode == billing.ModeTest {
 			have[a.Provider] = true
 		}
+		if a.Mode == billing.ModeTest && a.Provider == "iamport" && a.Settings["imp_code"] == "imp00000000" {
+			// Data dirs from before the browser windows: IMP.init needs the
+			// sandbox's merchant code for this imp_key.
+			settings := maps.Clone(a.Settings)
+			settings["imp_code"] = iamportsandbox.MerchantCode(state.IamportKey)
+			if _, err := svc.UpdateProviderAccount(ctx, a.ID, admin.ProviderAccountInput{Settings: settings}); err != nil {
+				return fmt.Errorf("update the sandbox iamport account: %w", err)
+			}
+		}
 	}
 	wanted := []admin.ProviderAccountInput{
 		{Provider: "iamport", Mode: "test",
 			Credentials: map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret},
-			Settings:    map[string]any{"imp_code": "imp00000000", "default_pg": "payco"}},
+			Settings:    map[string]any{"imp_code": iamportsandbox.MerchantCode(state.IamportKey), "default_pg": "payco"}},
 		{Provider: "bootpay", Mode: "test",
 			Credentials: map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey},
 			Settings:    map[string]any{"client_application_id": state.BootpayAppID, "default_pg": "nicepay"}},
@@ -265,6 +296,7 @@ billingd dev is ready at $BASE   (API docs: $BASE/docs)
   publishable key  $PUBLISHABLE
   admin token      $ADMIN
   iamport imp_key  $IMPKEY  (sandbox)
+  demo checkout    $BASE/sandbox/demo  (register a card and certify an identity in a browser)
 
 Walk through a customer, a PAYCO billing key, a charge, a refund and three months of a
 subscription (paste into bash):

@@ -115,6 +115,7 @@ func TestDevPrintsWorkingKeysAndWalkthrough(t *testing.T) {
 
 	first := startDev(t, dataDir)
 	walkthrough(t, first)
+	demoCheckout(t, first)
 	first.stop(t)
 
 	second := startDev(t, dataDir)
@@ -126,6 +127,31 @@ func TestDevPrintsWorkingKeysAndWalkthrough(t *testing.T) {
 		t.Fatalf("the customer of the first run is gone: %v", customers)
 	}
 	second.stop(t)
+}
+
+// demoCheckout checks the demo URL dev printed: the page carries the
+// publishable key, never the secret one, and the scripts it loads are there.
+func demoCheckout(t *testing.T, r *devRun) {
+	t.Helper()
+	m := regexp.MustCompile(`demo checkout\s+(http://\S+)`).FindStringSubmatch(r.stdout.String())
+	if m == nil {
+		t.Fatal("dev printed no demo checkout URL")
+	}
+	url := m[1]
+	for _, u := range []string{url, r.base + "/sandbox/iamport/iamport.js", r.base + "/sandbox/bootpay/bootpay.js", url + "/app.js"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d", u, resp.StatusCode)
+		}
+		if u == url && (!strings.Contains(string(body), r.publishableKey) || strings.Contains(string(body), r.secretKey)) {
+			t.Fatalf("the demo page must carry the publishable key and never the secret key:\n%s", body)
+		}
+	}
 }
 
 type devRun struct {

@@ -69,8 +69,8 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 // runServer serves HTTP on ln and works jobs until ctx ends, then drains:
 // in-flight requests first (up to the shutdown timeout), then running jobs;
 // the caller closes the pool after that, so nothing loses its database
-// mid-way.
-func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router)) error {
+// mid-way. onSandbox, when the sandbox is on, gets it before any request.
+func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *store.Store, log zerolog.Logger, mount func(chi.Router), onSandbox ...func(*sandbox.Set)) error {
 	var sb *sandbox.Set
 	m := metrics.New()
 	m.RegisterQueueDepth(jobs.QueueDepth(st))
@@ -104,6 +104,9 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		// The adapters reach this process's own sandbox over loopback, so
 		// test mode works whatever the public URL is.
 		gwOpts.SandboxURL, gwOpts.Sandbox = loopbackURL(ln)+"/sandbox", sb
+		for _, f := range onSandbox {
+			f(sb)
+		}
 	}
 	gw := gateways.New(gwOpts)
 	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,

@@ -37,12 +37,16 @@ var (
 
 // Main runs a package's tests and stops the throwaway cluster afterwards.
 // Use it from TestMain: func TestMain(m *testing.M) { storetest.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to stop before it exits (a
+// browser): it runs the tests, stops the cluster and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if cluster != nil {
 		_ = cluster.Stop()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Keyring is the fixed keyring test stores seal with.

@@ -146,6 +146,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/sandbox/window", s.windowPage)
 	r.Post("/sandbox/window/certifications", s.windowCertification)
 	r.Post("/sandbox/window/billing_keys", s.windowBillingKey)
+	r.Get("/bootpay.js", s.serveScript)
+	r.Get("/sandbox/checkout", s.checkoutPage)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeV1Err(w, &apiErr{status: http.StatusNotFound, v1code: -404, msg: "no such API"})
 	})

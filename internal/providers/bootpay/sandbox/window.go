@@ -85,6 +85,12 @@ func (s *Server) windowBillingKey(w http.ResponseWriter, r *http.Request) {
 		writeV2Err(w, badRequest("CARD_NO_INVALID", "card_number must be 12-19 digits"))
 		return
 	}
+	if strings.HasSuffix(req.CardNumber, "0000") {
+		// The browser window's "refused card", like the Iamport sandbox's
+		// (issueKey itself refuses …0004, as REST issuance does).
+		writeV2Err(w, errPublish)
+		return
+	}
 	k, e := s.issueKey(a, req.PG, req.SubscriptionID, req.CardNumber)
 	if e != nil {
 		writeV2Err(w, e)

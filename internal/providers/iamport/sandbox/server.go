@@ -100,6 +100,8 @@ func (s *Server) routes() {
 	s.authed("POST /payments/cancel", s.cancel)
 	s.handle("GET /sandbox/window", s.windowPage)
 	s.handle("POST /sandbox/window/billing_keys", s.windowIssue)
+	s.mux.HandleFunc("GET /iamport.js", s.serveScript)
+	s.mux.HandleFunc("GET /sandbox/checkout", s.checkoutPage)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		fail(w, http.StatusNotFound, -1, "요청하신 API를 찾을 수 없습니다.")
 	})

@@ -28,7 +28,7 @@ func windowFail(w http.ResponseWriter, status int, code, msg string) {
 
 // windowIssue serves POST /sandbox/window/billing_keys: the outcome of
 // IMP.request_pay with a customer_uid, for any PG (window-only or REST).
-// Fields: imp_key, customer_uid, pg, pay_method (must be the PG's: card, or
+// Fields: imp_key (or imp_code, the merchant code), customer_uid, pg, pay_method (must be the PG's: card, or
 // trans for CHAI), m_redirect_url (required for CHAI), card_number
 // (optional; a test card by default; ending in 0000 fails the window),
 // customer_name, customer_tel, customer_email, merchant_uid (optional,
@@ -41,6 +41,16 @@ func (s *Server) windowIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key, uid, pg, method := p.str("imp_key"), p.str("customer_uid"), p.str("pg"), p.str("pay_method")
+	if key == "" && p.str("imp_code") != "" {
+		// The browser window knows the merchant by its code (IMP.init).
+		s.mu.Lock()
+		key = s.keyForCode(p.str("imp_code"))
+		s.mu.Unlock()
+		if key == "" {
+			windowFail(w, http.StatusBadRequest, "F400", "가맹점 식별코드를 찾을 수 없습니다.")
+			return
+		}
+	}
 	redirect, card := p.str("m_redirect_url"), p.str("card_number")
 	if card == "" {
 		card = testCard
