@@ -115,6 +115,12 @@ func TestCancelNeverLeavesALiveSchedule(t *testing.T) {
 		if c.str("status") != "paused" || pgSchedule(c) != "revoking" {
 			t.Fatalf("pause while the PG fails: %s", c.raw)
 		}
+		// Resuming now would bill beside the payment still being revoked.
+		res := b.do(t, request{method: "POST", path: "/v1/subscriptions/" + id + "/resume", auth: b.m.secret})
+		requireStatus(t, res, http.StatusConflict)
+		if res.errorField("code") != "schedule_pending_confirmation" {
+			t.Fatalf("resume while revoking: %s", res.raw)
+		}
 		// The PG runs the schedule it still holds, and says so.
 		anchor, _ := time.Parse(time.RFC3339, r.str("anchor"))
 		b.advanceTo(t, anchor.In(seoul).AddDate(0, 1, 0).Add(time.Minute))
