@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,6 +96,51 @@ func TestCancelNeverLeavesALiveSchedule(t *testing.T) {
 		}
 		if got := pgSchedule(b.subscription(t, id)); got != "none" {
 			t.Fatalf("pg_schedule %q after the revocation", got)
+		}
+	})
+
+	t.Run("ARunTheRevocationLostToIsRecordedAndRefunded", func(t *testing.T) {
+		t.Parallel()
+		b := setupPayments(t)
+		b.activeKey(t, "payco")
+		r := b.subscribe(t, "s", map[string]any{"amount": 1000, "order_name": "x", "interval": "month"})
+		id := r.str("id")
+		waitScheduled(t, b, id, 1)
+		b.waitPGSchedule(t, id, "scheduled")
+		ps := b.periodPayments(t, id)
+		next := ps[len(ps)-1]["id"].(string)
+		b.sandbox.Iamport.FailUnschedule(1000) // unschedule never gets through in time
+		c := b.do(t, request{method: "POST", path: "/v1/subscriptions/" + id + "/pause", auth: b.m.secret})
+		requireStatus(t, c, http.StatusOK)
+		if c.str("status") != "paused" || pgSchedule(c) != "revoking" {
+			t.Fatalf("pause while the PG fails: %s", c.raw)
+		}
+		// Resuming now would bill beside the payment still being revoked.
+		res := b.do(t, request{method: "POST", path: "/v1/subscriptions/" + id + "/resume", auth: b.m.secret})
+		requireStatus(t, res, http.StatusConflict)
+		if res.errorField("code") != "schedule_pending_confirmation" {
+			t.Fatalf("resume while revoking: %s", res.raw)
+		}
+		// The PG runs the schedule it still holds, and says so.
+		anchor, _ := time.Parse(time.RFC3339, r.str("anchor"))
+		b.advanceTo(t, anchor.In(seoul).AddDate(0, 1, 0).Add(time.Minute))
+		if got := b.paymentStatus(t, next); got != "paid" {
+			t.Fatalf("the PG ran it; payment is %s", got)
+		}
+		jobID, ok := b.revokeJob(t, next)
+		if !ok {
+			t.Fatal("no revoke job for the payment")
+		}
+		if _, err := b.queue.JobRetry(t.Context(), jobID); err != nil {
+			t.Fatal(err)
+		}
+		b.waitPayment(t, next, "refunded")
+		events := b.eventTypes(t, next)
+		if len(events) < 3 || events[len(events)-1] != "payment.refunded" || !slices.Contains(events, "payment.paid") {
+			t.Fatalf("events %v", events)
+		}
+		if got := b.subscription(t, id); got.str("status") != "paused" || pgSchedule(got) != "none" {
+			t.Fatalf("subscription %s", got.raw)
 		}
 	})
 

@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"strings"
@@ -131,6 +132,12 @@ func (s *Service) Resume(ctx context.Context, c payments.Caller, id string) (bil
 	sub, err := s.change(ctx, c, id, func(_ pgx.Tx, sub *billing.Subscription) (string, error) {
 		if sub.Status != billing.SubscriptionPaused {
 			return "", conflict("subscription_not_paused", "subscription %s is %s, not paused", sub.ID, sub.Status)
+		}
+		if sub.PGSchedule.Status == billing.PGScheduleRevoking {
+			// Billing again now would meet the payment still being revoked
+			// (and refunded, should the PG run it): wait for the PG.
+			return "", &billing.Error{Code: billing.EConflict, Reason: "schedule_pending_confirmation",
+				Message: fmt.Sprintf("the payment the pause revoked is not confirmed gone at the PG yet; retry the resume in a minute (subscription %s)", sub.ID)}
 		}
 		sub.Status, sub.PausedAt, sub.RetryCount = billing.SubscriptionActive, nil, 0
 		return billing.EventSubscriptionResumed, nil
