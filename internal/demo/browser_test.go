@@ -13,7 +13,7 @@ import (
 func openDemo(t *testing.T, b *testBundle) context.Context {
 	t.Helper()
 	ctx := newTab(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/sandbox/demo")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.pageURL+"/sandbox/demo")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the demo page", `window.IMP && window.Bootpay && document.readyState === "complete"`)
