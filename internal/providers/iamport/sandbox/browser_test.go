@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -71,7 +72,7 @@ func TestCheckoutRefuses(t *testing.T) {
 		{"UnknownMerchant", "imp00000000", ok, "가맹점 식별코드"},
 		{"NoCustomerUID", code, with("customer_uid", nil), "customer_uid"},
 		{"PaycoWithTrans", code, with("pay_method", "trans"), "pay_method 'card'"},
-		{"ChaiWithoutRedirect", code, with("pg", "chai"), "m_redirect_url"},
+		{"ChaiWithoutRedirect", code, with("pg", "chai", "pay_method", "trans"), "m_redirect_url"},
 		{"ChaiWithCard", code, with("pg", "chai", "m_redirect_url", "https://shop.example/return"), "pay_method 'trans'"},
 		{"UnknownPG", code, with("pg", "nopg"), "지원하지 않는 PG"},
 	} {
@@ -83,7 +84,7 @@ func TestCheckoutRefuses(t *testing.T) {
 				t.Fatalf("HTTP %d", status)
 			}
 			refused := strings.Contains(page, `data-state="refused"`)
-			if refused != (tc.want != "") || !strings.Contains(page, tc.want) {
+			if refused != (tc.want != "") || !strings.Contains(refusal(page), tc.want) {
 				t.Fatalf("refused=%v, want refusal %q; page:\n%s", refused, tc.want, page)
 			}
 			if tc.want != "" && !strings.Contains(page, `id="complete" disabled`) {
@@ -126,4 +127,14 @@ func TestCheckoutEscapesParams(t *testing.T) {
 			t.Fatalf("page contains %q:\n%s", bad, page)
 		}
 	}
+}
+
+// refusal is the text of the page's refusal notice ("" when none).
+func refusal(page string) string {
+	_, after, ok := strings.Cut(page, `id="refused">`)
+	if !ok {
+		return ""
+	}
+	text, _, _ := strings.Cut(after, "</p>")
+	return html.UnescapeString(text)
 }
