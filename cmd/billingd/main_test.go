@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/config"
+	iamportsandbox "github.com/billingd/billingd/internal/providers/iamport/sandbox"
 	"github.com/billingd/billingd/internal/store"
 	"github.com/billingd/billingd/internal/store/storetest"
 	"github.com/billingd/billingd/migrations"
@@ -115,10 +117,12 @@ func TestDevPrintsWorkingKeysAndWalkthrough(t *testing.T) {
 
 	first := startDev(t, dataDir)
 	walkthrough(t, first)
-	demoCheckout(t, first)
+	// As a data dir from before the browser windows has it.
+	setIamportIMPCode(t, first, "imp00000000")
 	first.stop(t)
 
 	second := startDev(t, dataDir)
+	demoCheckout(t, second, dataDir)
 	if second.secretKey != first.secretKey || second.publishableKey != first.publishableKey || second.merchant != first.merchant {
 		t.Fatalf("a second run with the same data dir printed other keys:\n%+v\n%+v", first, second)
 	}
@@ -129,10 +133,63 @@ func TestDevPrintsWorkingKeysAndWalkthrough(t *testing.T) {
 	second.stop(t)
 }
 
-// demoCheckout checks the demo URL dev printed: the page carries the
-// publishable key, never the secret one, and the scripts it loads are there.
-func demoCheckout(t *testing.T, r *devRun) {
+// iamportAccount is the dev merchant's test Iamport account, as the admin
+// API shows it.
+func iamportAccount(t *testing.T, r *devRun) map[string]any {
 	t.Helper()
+	list := httpJSON(t, "GET", r.base+"/admin/v1/merchants/"+r.merchant+"/provider_accounts", r.adminToken, "", nil)
+	data, _ := list["data"].([]any)
+	for _, a := range data {
+		if a, _ := a.(map[string]any); a["provider"] == "iamport" && a["mode"] == "test" {
+			return a
+		}
+	}
+	t.Fatalf("no test iamport account: %v", list)
+	return nil
+}
+
+func setIamportIMPCode(t *testing.T, r *devRun, code string) {
+	t.Helper()
+	a := iamportAccount(t, r)
+	settings, _ := a["settings"].(map[string]any)
+	settings["imp_code"] = code
+	body, _ := json.Marshal(map[string]any{"settings": settings})
+	httpJSON(t, "PATCH", r.base+"/admin/v1/provider_accounts/"+a["id"].(string), r.adminToken, string(body),
+		map[string]string{"Content-Type": "application/json"})
+}
+
+// demoCheckout checks test mode in a browser as dev sets it up, before
+// billingd has called any PG: the demo URL it printed serves the page with
+// the publishable key, never the secret one; the scripts are there; the
+// sandbox windows know the dev merchant (its Iamport imp_code is the
+// sandbox's merchant code, an old one moved over; its Bootpay application
+// for identity).
+func demoCheckout(t *testing.T, r *devRun, dataDir string) {
+	t.Helper()
+	var state devState
+	if b, err := os.ReadFile(dataDir + "/dev-state.json"); err != nil || json.Unmarshal(b, &state) != nil {
+		t.Fatalf("read dev-state.json: %v", err)
+	}
+	code := iamportsandbox.MerchantCode(state.IamportKey)
+	if settings, _ := iamportAccount(t, r)["settings"].(map[string]any); settings["imp_code"] != code {
+		t.Fatalf("the iamport account's imp_code is %v, want the sandbox's %s", settings["imp_code"], code)
+	}
+	for _, u := range []string{
+		r.base + "/sandbox/iamport/sandbox/checkout?" + url.Values{"imp_code": {code},
+			"params": {`{"pg":"payco","pay_method":"card","merchant_uid":"m","customer_uid":"c"}`}}.Encode(),
+		r.base + "/sandbox/bootpay/sandbox/checkout?" + url.Values{"kind": {"authentication"},
+			"payload": {`{"application_id":"` + state.BootpayAppID + `","pg":"danal","authentication_id":"a"}`}}.Encode(),
+	} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.Contains(string(page), `data-state="refused"`) {
+			t.Fatalf("GET %s: HTTP %d, the window refuses the dev merchant:\n%s", u, resp.StatusCode, page)
+		}
+	}
 	m := regexp.MustCompile(`demo checkout\s+(http://\S+)`).FindStringSubmatch(r.stdout.String())
 	if m == nil {
 		t.Fatal("dev printed no demo checkout URL")

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
 )
 
 // openDemo loads the demo checkout in a new tab, scripts ready.
 func openDemo(t *testing.T, b *testBundle) context.Context {
 	t.Helper()
 	ctx := newTab(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/sandbox/demo")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(b.pageURL+"/sandbox/demo")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the demo page", `window.IMP && window.Bootpay && document.readyState === "complete"`)
@@ -196,6 +197,27 @@ func TestChaiRedirectFromDemo(t *testing.T) {
 	waitOutcome(t, ctx, "active")
 	key := b.get(t, "/v1/billing_keys/"+text(t, ctx, "bk-id"))
 	if key["status"] != "active" || key["pg"] != "chai" {
+		t.Fatalf("billing key: %v", key)
+	}
+}
+
+// On a phone Iamport redirects to m_redirect_url instead of calling back,
+// for PAYCO too; the demo confirms on its return.
+func TestIamportMobileRedirectFromDemo(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := newTab(t)
+	if err := chromedp.Do(ctx, chromedp.Emulate(device.IPhone13), chromedp.Navigate(b.pageURL+"/sandbox/demo")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the demo page", `window.IMP && document.readyState === "complete"`)
+	click(t, ctx, "#iamport-payco")
+	waitFor(t, ctx, "the PAYCO window as a page", `location.pathname.endsWith("/sandbox/iamport/sandbox/checkout") && document.getElementById("complete")`)
+	screenshot(t, ctx, "iamport-mobile-redirect-window")
+	click(t, ctx, "#complete")
+	waitFor(t, ctx, "the return to the demo", `location.pathname === "/sandbox/demo" && new URLSearchParams(location.search).get("imp_success") === "true"`)
+	waitOutcome(t, ctx, "active")
+	if key := b.get(t, "/v1/billing_keys/"+text(t, ctx, "bk-id")); key["status"] != "active" || key["pg"] != "payco" {
 		t.Fatalf("billing key: %v", key)
 	}
 }

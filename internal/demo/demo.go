@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,6 +30,11 @@ type Options struct {
 	// BootpayApplicationID is the merchant's Bootpay web application_id,
 	// which a frontend carries for Bootpay.requestAuthentication.
 	BootpayApplicationID string
+	// BrowserAPIBase is where the page calls billingd's API from the
+	// browser (an origin, e.g. https://api.example.com); empty: the page's
+	// own origin. Another origin than the page's makes the browser apply
+	// CORS, as it does for a merchant's frontend.
+	BrowserAPIBase string
 	// HTTPClient calls the API; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
 }
@@ -48,6 +54,11 @@ func New(o Options) (*Handler, error) {
 	if o.APIBase == "" {
 		return nil, errors.New("demo: APIBase is required")
 	}
+	if b := o.BrowserAPIBase; b != "" {
+		if u, err := url.Parse(b); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || strings.ContainsAny(b, " ;'") {
+			return nil, errors.New("demo: BrowserAPIBase must be an origin such as https://api.example.com")
+		}
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -63,11 +74,11 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) page(w http.ResponseWriter, _ *http.Request) {
-	cfg, _ := json.Marshal(map[string]string{"publishable_key": h.opts.PublishableKey, "api_base": "",
+	cfg, _ := json.Marshal(map[string]string{"publishable_key": h.opts.PublishableKey, "api_base": h.opts.BrowserAPIBase,
 		"bootpay_application_id": h.opts.BootpayApplicationID})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; frame-src 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; frame-src 'self'; connect-src 'self' "+h.opts.BrowserAPIBase)
 	_ = indexTmpl.Execute(w, map[string]any{"Config": template.JS(cfg)})
 }
 

@@ -35,7 +35,8 @@ import (
 // the sandbox PGs under /sandbox and the demo at /sandbox/demo, for one
 // merchant with a test account at each PG.
 type testBundle struct {
-	url          string
+	url          string // billingd's API, as its backend and the browser's API calls reach it
+	pageURL      string // the same server under another origin, where the tab loads the demo
 	secret       string
 	sandbox      *sandbox.Set
 	impKey       string
@@ -93,8 +94,12 @@ func setup(t *testing.T) *testBundle {
 			t.Fatal(err)
 		}
 	}
-	demoHandler, err := demo.New(demo.Options{APIBase: srv.URL, SecretKey: secret, PublishableKey: publishable,
-		BootpayApplicationID: b.bootpayAppID})
+	// The page runs on another origin than the API (localhost vs
+	// 127.0.0.1), as a merchant's frontend does: its calls to billingd go
+	// through CORS.
+	b.pageURL = strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	demoHandler, err := demo.New(demo.Options{APIBase: srv.URL, BrowserAPIBase: srv.URL, SecretKey: secret,
+		PublishableKey: publishable, BootpayApplicationID: b.bootpayAppID})
 	if err != nil {
 		t.Fatal(err)
 	}

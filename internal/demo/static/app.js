@@ -54,11 +54,9 @@ function fail(err) {
 // billingd's client_params; the callback's rsp says how the window ended.
 async function iamport(pg) {
   show("working", "Opening the " + pg + " window…");
-  const extra = {};
-  if (pg === "chai") {
-    // CHAI always redirects: the window comes back to this page.
-    extra.m_redirect_url = location.origin + location.pathname + "?flow=iamport";
-  }
+  // Where the window returns when it redirects instead of calling back:
+  // always for CHAI, on mobile for the others. Set it for every PG.
+  const extra = {m_redirect_url: location.origin + location.pathname + "?flow=iamport"};
   const reg = await startRegistration("iamport", pg, extra);
   sessionStorage.setItem("billingd-demo-registration", JSON.stringify({id: reg.id, client_secret: reg.client_secret}));
   IMP.init(reg.client_init.imp_code);

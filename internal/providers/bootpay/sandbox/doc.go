@@ -16,7 +16,9 @@
 // v1) or are retried (10 attempts, back-off from 200 ms).
 //
 // It never logs, and it is not Bootpay's API: sandbox-only routes live
-// under /sandbox/window.
+// under /sandbox/window, plus the browser side (browser.go): GET
+// /bootpay.js, a drop-in for Bootpay's JS SDK (requestSubscription,
+// requestAuthentication), and GET /sandbox/checkout, the window it opens.
 //
 // # Deterministic behaviours
 //

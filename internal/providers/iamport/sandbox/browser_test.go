@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -46,15 +47,18 @@ func TestCheckoutRefuses(t *testing.T) {
 	b := setup(t)
 	code := sandbox.MerchantCode(key)
 	ok := map[string]any{"pg": "payco", "pay_method": "card", "merchant_uid": "bk_1", "customer_uid": "cuid_1", "amount": 0}
-	with := func(k string, v any) map[string]any {
+	// with returns ok changed by pairs of key, value (nil: removed).
+	with := func(kv ...any) map[string]any {
 		m := map[string]any{}
-		for kk, vv := range ok {
-			m[kk] = vv
-		}
-		if v == nil {
-			delete(m, k)
-		} else {
+		for k, v := range ok {
 			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(m, kv[i].(string))
+			} else {
+				m[kv[i].(string)] = kv[i+1]
+			}
 		}
 		return m
 	}
@@ -68,24 +72,19 @@ func TestCheckoutRefuses(t *testing.T) {
 		{"UnknownMerchant", "imp00000000", ok, "가맹점 식별코드"},
 		{"NoCustomerUID", code, with("customer_uid", nil), "customer_uid"},
 		{"PaycoWithTrans", code, with("pay_method", "trans"), "pay_method 'card'"},
-		{"ChaiWithoutRedirect", code, with("pg", "chai"), "m_redirect_url"},
-		{"ChaiWithCard", code, with("pg", "chai"), "pay_method 'trans'"},
+		{"ChaiWithoutRedirect", code, with("pg", "chai", "pay_method", "trans"), "m_redirect_url"},
+		{"ChaiWithCard", code, with("pg", "chai", "m_redirect_url", "https://shop.example/return"), "pay_method 'trans'"},
 		{"UnknownPG", code, with("pg", "nopg"), "지원하지 않는 PG"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			params := tc.params
-			if tc.name == "ChaiWithCard" {
-				params = with("pg", "chai")
-				params["m_redirect_url"] = "https://shop.example/return"
-			}
-			raw, _ := json.Marshal(params)
+			raw, _ := json.Marshal(tc.params)
 			q := url.Values{"imp_code": {tc.code}, "params": {string(raw)}, "mode": {"iframe"}}
 			status, _, page := getPage(t, b.url+"/sandbox/checkout?"+q.Encode())
 			if status != 200 {
 				t.Fatalf("HTTP %d", status)
 			}
 			refused := strings.Contains(page, `data-state="refused"`)
-			if refused != (tc.want != "") || !strings.Contains(page, tc.want) {
+			if refused != (tc.want != "") || !strings.Contains(refusal(page), tc.want) {
 				t.Fatalf("refused=%v, want refusal %q; page:\n%s", refused, tc.want, page)
 			}
 			if tc.want != "" && !strings.Contains(page, `id="complete" disabled`) {
@@ -128,4 +127,14 @@ func TestCheckoutEscapesParams(t *testing.T) {
 			t.Fatalf("page contains %q:\n%s", bad, page)
 		}
 	}
+}
+
+// refusal is the text of the page's refusal notice ("" when none).
+func refusal(page string) string {
+	_, after, ok := strings.Cut(page, `id="refused">`)
+	if !ok {
+		return ""
+	}
+	text, _, _ := strings.Cut(after, "</p>")
+	return html.UnescapeString(text)
 }

@@ -32,7 +32,10 @@
 // are returned only with ?include_sandbox=true, as SPEC says);
 // GET /payments/find/{merchant_uid}[/{payment_status}]; POST /payments/cancel.
 // Plus the simulated payment window: GET /sandbox/window (an HTML page) and
-// POST /sandbox/window/billing_keys (what the page posts).
+// POST /sandbox/window/billing_keys (what the page posts). And the browser
+// side (browser.go): GET /iamport.js, a drop-in for Iamport's SDK (IMP.init,
+// IMP.request_pay), and GET /sandbox/checkout, the window it opens; the
+// merchant code IMP.init takes is MerchantCode(imp_key).
 //
 // # Decisions on the reference's open points (§11)
 //
