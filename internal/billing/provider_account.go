@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -29,10 +30,13 @@ func (a ProviderAccount) String() string {
 	return fmt.Sprintf("ProviderAccount{%s %s %s}", a.ID, a.Provider, a.Mode)
 }
 
-// providerRules lists, per provider, the credential fields it needs and the
-// settings it understands. Unknown settings are refused so typos surface.
+// providerRules lists, per provider, the credential fields it needs (and
+// those it may also take, with their form) and the settings it
+// understands. Unknown settings are refused so typos surface.
 var providerRules = map[string]struct {
 	credentials []string
+	optional    []string
+	forms       map[string]func(string) bool
 	settings    map[string]func(any) bool
 }{
 	"iamport": {
@@ -55,6 +59,9 @@ var providerRules = map[string]struct {
 	},
 	"portone": { // PortOne V2
 		credentials: []string{"api_secret", "webhook_secret"},
+		// During a webhook secret rotation both secrets verify.
+		optional: []string{"webhook_secret_previous"},
+		forms:    map[string]func(string) bool{"webhook_secret": isWebhookSecret, "webhook_secret_previous": isWebhookSecret},
 		settings: map[string]func(any) bool{
 			"store_id":            isString, // storeId, sent where the API takes it and to the browser SDK
 			"channel_key":         isString, // the default channel
@@ -85,8 +92,11 @@ func (a ProviderAccount) Validate() error {
 			return Invalid("credentials."+name, "%s credentials need %s", a.Provider, strings.Join(rules.credentials, " and "))
 		}
 	}
-	for name := range a.Credentials {
-		if !slices.Contains(rules.credentials, name) {
+	for name, v := range a.Credentials {
+		if form, ok := rules.forms[name]; ok && !form(v) {
+			return Invalid("credentials."+name, "%s is not a webhook secret as the console shows it (whsec_ and base64)", name)
+		}
+		if !slices.Contains(rules.credentials, name) && !slices.Contains(rules.optional, name) {
 			return Invalid("credentials."+name, "%s credentials take only %s", a.Provider, strings.Join(rules.credentials, " and "))
 		}
 	}
@@ -120,6 +130,12 @@ func (a ProviderAccount) WebhookURL(publicBaseURL string) string {
 }
 
 func isString(v any) bool { s, ok := v.(string); return ok && s != "" }
+
+// isWebhookSecret: a Standard Webhooks secret is base64, "whsec_" optional.
+func isWebhookSecret(s string) bool {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(strings.TrimSpace(s), "whsec_"))
+	return err == nil && len(b) > 0
+}
 
 func isStringMap(v any) bool {
 	m, ok := v.(map[string]any)

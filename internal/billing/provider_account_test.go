@@ -32,11 +32,18 @@ func TestPortoneAccountValidation(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid account: %v", err)
 	}
+	rotating := ok
+	rotating.Credentials = map[string]string{"api_secret": "s", "webhook_secret": "whsec_bmV3", "webhook_secret_previous": "b2xk"}
+	if err := rotating.Validate(); err != nil {
+		t.Fatalf("account in rotation: %v", err)
+	}
 	for name, change := range map[string]func(*ProviderAccount){
 		"NoWebhookSecret": func(a *ProviderAccount) { a.Credentials = map[string]string{"api_secret": "s"} },
 		"IamportCreds":    func(a *ProviderAccount) { a.Credentials = map[string]string{"imp_key": "k", "imp_secret": "s"} },
 		"UnknownSetting":  func(a *ProviderAccount) { a.Settings = map[string]any{"pg_mids": map[string]any{}} },
 		"StoreIDNotText":  func(a *ProviderAccount) { a.Settings = map[string]any{"store_id": 1} },
+		"SecretNotBase64": func(a *ProviderAccount) { a.Credentials["webhook_secret"] = "whsec_not base64!" },
+		"UnknownCred":     func(a *ProviderAccount) { a.Credentials["webhook_secret_next"] = "whsec_c2VjcmV0" },
 	} {
 		a := ok
 		a.Credentials, a.Settings = map[string]string{}, map[string]any{}

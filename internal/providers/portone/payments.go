@@ -108,8 +108,10 @@ func (c *Client) Charge(ctx context.Context, in providers.ChargeRequest) (provid
 func (c *Client) settleAlreadyPaid(ctx context.Context, parent request, in providers.ChargeRequest, refusal error) (providers.Payment, error) {
 	p, err := c.lookupPayment(ctx, request{op: parent.op, method: http.MethodGet, path: paymentPath(in.OrderID), query: c.storeQuery(), lookup: true})
 	if err != nil {
+		// %v, not %w: the lookup's own kind (not found, auth) must not
+		// answer an errors.Is about this one.
 		return providers.Payment{}, &providers.Error{Kind: providers.ErrUnknown, Provider: providers.Portone, Op: parent.op,
-			PGCode: "ALREADY_PAID", Err: fmt.Errorf("already paid, and the payment could not be read: %w", err)}
+			PGCode: "ALREADY_PAID", Err: fmt.Errorf("already paid, and the payment could not be read: %v", err)}
 	}
 	if p.Status == providers.StatusPaid && p.OrderID == in.OrderID && p.Amount == in.Amount &&
 		(p.BillingKey == "" || p.BillingKey == in.BillingKey) {
@@ -254,7 +256,7 @@ func (c *Client) Cancel(ctx context.Context, in providers.CancelRequest) (provid
 	p, err := c.lookupPayment(ctx, request{op: op, method: http.MethodGet, path: paymentPath(id), query: c.storeQuery(), lookup: true})
 	if err != nil {
 		// The cancel went through; only its read-back failed.
-		return providers.Payment{}, c.fail(req, providers.ErrUnknown, fmt.Errorf("cancelled, then the payment could not be read: %w", err))
+		return providers.Payment{}, c.fail(req, providers.ErrUnknown, fmt.Errorf("cancelled, then the payment could not be read: %v", err))
 	}
 	return p, nil
 }

@@ -2,8 +2,10 @@ package portone_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,6 +119,26 @@ func TestChargeAlreadyPaid(t *testing.T) {
 		pe := requireKind(t, err, providers.ErrUnknown)
 		if pe.PGCode != "ALREADY_PAID" || pe.Payment == nil || pe.Payment.Amount != 12000 {
 			t.Fatalf("error = %+v", pe)
+		}
+		if n := paidCount(b.sb, "pay_retry"); n != 1 {
+			t.Fatalf("paid %d times", n)
+		}
+	})
+
+	// PortOne says ALREADY_PAID but the payment cannot be read: the retry
+	// is unknown — neither paid (unseen) nor failed (it was paid).
+	t.Run("ErrLookupFailsStaysUnknown", func(t *testing.T) {
+		t.Parallel()
+		rt := &failingReads{next: http.DefaultTransport}
+		b := setupWith(t, bundleOptions{httpClient: &http.Client{Transport: rt}})
+		key := b.mustKey(t, "bk_reg1", "cus_1")
+		req := providers.ChargeRequest{OrderID: "pay_retry", BillingKey: key, Amount: 12008, OrderName: "월 구독"}
+		_, err := b.client.Charge(ctx, req)
+		requireKind(t, err, providers.ErrUnknown)
+		rt.failing.Store(true)
+		_, err = b.client.Charge(ctx, req)
+		if pe := requireKind(t, err, providers.ErrUnknown); pe.PGCode != "ALREADY_PAID" {
+			t.Fatalf("retry with an unreadable payment: %v", err)
 		}
 		if n := paidCount(b.sb, "pay_retry"); n != 1 {
 			t.Fatalf("paid %d times", n)
@@ -250,4 +272,18 @@ func TestCancel(t *testing.T) {
 	if len(partial) != 1 || partial[0].CancellationID == "" || len(full) != 1 || full[0].PaymentID != "pay_refund" {
 		t.Fatalf("cancel webhooks: partial %+v full %+v", partial, full)
 	}
+}
+
+// failingReads fails every GET once failing is set, as a network that
+// drops the lookups would.
+type failingReads struct {
+	next    http.RoundTripper
+	failing atomic.Bool
+}
+
+func (f *failingReads) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.failing.Load() && r.Method == http.MethodGet {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.next.RoundTrip(r)
 }
