@@ -100,9 +100,9 @@ func idempotencyKeyAnswered(r *http.Request) {
 
 // renderStored renders an answer for storing with the work it describes,
 // when the middleware would store it: not for a 5xx or a retryable answer
-// (which release the key) nor for a refusal of the request itself (400, 413, 415: the key is
-// forgotten). err is what the answer renders, checked first so that an
-// internal error is neither rendered nor logged twice.
+// (which release the key) nor for a refusal of the request itself (400,
+// 413, 415: the key is forgotten). err is what the answer renders, checked
+// first so that an internal error is neither rendered nor logged twice.
 func renderStored(r *http.Request, render func(http.ResponseWriter), err error) (int, []byte, bool) {
 	if status := errorStatus(err); status >= 500 || refusesRequest(status) || retryable(err) {
 		return 0, nil, false
