@@ -192,8 +192,9 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 	}
 	r.Body = (&replayableBody{body: body}).rewind()
 	p := principalFrom(r.Context())
+	keyed, legacy := s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))
 	return store.IdempotencyKey{MerchantID: p.MerchantID, Mode: p.Mode, Key: raw},
-		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))}, true
+		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: keyed, Legacy: legacy}, true
 }
 
 // storableText is whether s can go into a text column: valid UTF-8 without
