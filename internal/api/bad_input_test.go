@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -132,5 +134,66 @@ func TestDatabaseDownIs503(t *testing.T) {
 				t.Error("a database outage was logged as an internal error")
 			}
 		})
+	}
+}
+
+// No route answers 5xx to an id that is not text, with or without an
+// Idempotency-Key, nor to a NUL in a JSON string or a list's filter.
+func TestNoRouteAnswers5xxToTextThatIsNot(t *testing.T) {
+	t.Parallel()
+	b := setupPayments(t)
+	var routes [][2]string
+	err := chi.Walk(New(Options{AdminToken: testAdminToken, MaxBodyBytes: 1 << 20}).handler.(chi.Routes),
+		func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+			if strings.Contains(route, "{") && !outsideContract(route) && method != http.MethodOptions {
+				routes = append(routes, [2]string{method, route})
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range routes {
+		for _, bad := range []string{"%00", "%FF", "x%00y"} {
+			path := regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(rt[1], bad)
+			auth := b.m.secret
+			if strings.HasPrefix(path, "/admin/") {
+				auth = testAdminToken
+			}
+			for _, key := range []string{"", "k-" + bad} {
+				req := request{method: rt[0], path: path, auth: auth, header: map[string]string{}}
+				if rt[0] == http.MethodPost || rt[0] == http.MethodPatch {
+					req.body = map[string]any{}
+				}
+				if key != "" {
+					req.header["Idempotency-Key"] = key + rt[0] + rt[1]
+				}
+				if r := b.do(t, req); r.status >= 500 {
+					t.Errorf("%s %s (Idempotency-Key %q): %d %s", rt[0], path, key, r.status, r.raw)
+				}
+			}
+		}
+	}
+	key := b.activeKey(t, "payco")
+	for _, body := range []string{
+		`{"name":"a","metadata":{"note":"a\u0000b"}}`,
+		`{"name":"a","metadata":{"n\u0000":"b"}}`,
+		`{"name":"a\u0000"}`,
+	} {
+		r := b.do(t, request{method: "POST", path: "/v1/customers", auth: b.m.secret, body: body,
+			header: map[string]string{"Idempotency-Key": "nul-" + body}})
+		if r.status != http.StatusBadRequest {
+			t.Errorf("POST /v1/customers %s: %d %s, want 400", body, r.status, r.raw)
+		}
+	}
+	charge := b.charge(t, "nul-charge", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "a", "metadata": map[string]any{"x": "\x00"}})
+	if charge.status != http.StatusBadRequest || charge.errorField("param") != "metadata.x" {
+		t.Errorf("a charge with NUL in metadata: %d %s, want 400 naming metadata.x", charge.status, charge.raw)
+	}
+	for _, list := range []string{"/v1/payments?customer_id=%00", "/v1/customers?email=%FF", "/v1/events?object_id=a%00",
+		"/v1/subscriptions?customer_id=%00", "/v1/billing_keys?customer_id=%FF"} {
+		if r := b.do(t, request{method: "GET", path: list, auth: b.m.secret}); r.status != http.StatusBadRequest {
+			t.Errorf("GET %s: %d %s, want 400", list, r.status, r.raw)
+		}
 	}
 }

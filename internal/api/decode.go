@@ -38,6 +38,14 @@ func decodeJSON(r *http.Request, dst any) error {
 	} else if err := requireJSONContentType(r); err != nil {
 		return err
 	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		if param, found := nulInJSON(body); found {
+			// Postgres stores no NUL in text or jsonb: refuse it here,
+			// naming the field, rather than fail at the INSERT.
+			return &billing.Error{Code: billing.EInvalid, Reason: "parameter_invalid", Param: param,
+				Message: fmt.Sprintf("%s must not contain NUL (\\u0000)", param)}
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -105,4 +113,42 @@ func jsonTypeName(kind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// nulInJSON finds a string or object key holding NUL in a JSON document and
+// names where it is (metadata.note); a document that does not decode has
+// none to find, and is refused by decoding.
+func nulInJSON(body []byte) (string, bool) {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return "", false
+	}
+	var find func(path string, v any) (string, bool)
+	find = func(path string, v any) (string, bool) {
+		switch v := v.(type) {
+		case string:
+			return path, strings.ContainsRune(v, 0)
+		case []any:
+			for i, e := range v {
+				if p, ok := find(fmt.Sprintf("%s[%d]", path, i), e); ok {
+					return p, true
+				}
+			}
+		case map[string]any:
+			for k, e := range v {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if strings.ContainsRune(k, 0) {
+					return strings.ReplaceAll(p, "\x00", `\u0000`), true
+				}
+				if p, ok := find(p, e); ok {
+					return p, true
+				}
+			}
+		}
+		return "", false
+	}
+	return find("", v)
 }

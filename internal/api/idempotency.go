@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,20 +40,6 @@ import (
 //
 // Records are kept store.IdempotencyRetention, then the prune job deletes
 // them.
-
-// A key's lock is a lease: the request holding it renews it every
-// idempotencyRenewEvery while it runs, and a lock not renewed for
-// idempotencyLease belongs to a run whose process died (kill -9, OOM), so
-// the next request with the key takes it over and resumes from the
-// recovery point. The lease, not the longest a request may run, bounds how
-// long a retry after a crash waits: seconds, not minutes. Taking over is
-// safe even from a live run that lost its database for a lease: a charge's
-// order id is fixed before the PG hears of it, so the resumed run
-// reconciles that order instead of charging again.
-const (
-	idempotencyLease      = 15 * time.Second
-	idempotencyRenewEvery = idempotencyLease / 3
-)
 
 const maxIdempotencyKeyLen = 255
 
@@ -100,9 +85,9 @@ func idempotencyKeyAnswered(r *http.Request) {
 
 // renderStored renders an answer for storing with the work it describes,
 // when the middleware would store it: not for a 5xx or a retryable answer
-// (which release the key) nor for a refusal of the request itself (400, 413, 415: the key is
-// forgotten). err is what the answer renders, checked first so that an
-// internal error is neither rendered nor logged twice.
+// (which release the key) nor for a refusal of the request itself (400,
+// 413, 415: the key is forgotten). err is what the answer renders, checked
+// first so that an internal error is neither rendered nor logged twice.
 func renderStored(r *http.Request, render func(http.ResponseWriter), err error) (int, []byte, bool) {
 	if status := errorStatus(err); status >= 500 || refusesRequest(status) || retryable(err) {
 		return 0, nil, false
@@ -207,8 +192,9 @@ func (s *Server) idempotentRequest(w http.ResponseWriter, r *http.Request, requi
 	}
 	r.Body = (&replayableBody{body: body}).rewind()
 	p := principalFrom(r.Context())
+	keyed, legacy := s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))
 	return store.IdempotencyKey{MerchantID: p.MerchantID, Mode: p.Mode, Key: raw},
-		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: s.store.Fingerprint(canonicalRequest(r.Method, r.URL.Path, body))}, true
+		store.IdempotentRequest{Method: r.Method, Path: r.URL.Path, Fingerprint: keyed, Legacy: legacy}, true
 }
 
 // storableText is whether s can go into a text column: valid UTF-8 without
@@ -306,41 +292,6 @@ func (s *Server) runRecorded(rec *recorder, next http.Handler, r *http.Request, 
 	next.ServeHTTP(rec, r)
 	stopRenewing()
 	settle(rec.status, releases(rec))
-}
-
-// renewLease keeps the key's lease alive while the request runs, once the
-// key is claimed (a charge claims it with its payment, after the run
-// starts), and returns the function that stops renewing: it returns once
-// no renewal is under way, so none lands after the key is settled. Nearly
-// every request ends before the first renewal is due, and costs nothing.
-func (s *Server) renewLease(ctx context.Context, run *idempotencyRun) (stop func()) {
-	done, stopped := make(chan struct{}), make(chan struct{})
-	ctx = context.WithoutCancel(ctx) // a client that hung up leaves the run going
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(idempotencyRenewEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			if run.pending != nil && !run.pending.Claimed() {
-				continue
-			}
-			rctx, cancel := context.WithTimeout(ctx, idempotencyRenewEvery)
-			err := s.store.RenewIdempotencyKey(rctx, run.key)
-			cancel()
-			if err != nil {
-				zerolog.Ctx(ctx).Warn().Err(err).Msg("renew idempotency lease")
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done); <-stopped })
-	}
 }
 
 // canonicalRequest is what identifies a request under its key: method,

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -71,6 +74,41 @@ func TestLeaseIsRenewedWhileTheRequestRuns(t *testing.T) {
 	}
 	got := <-first
 	requireStatus(t, got, http.StatusAccepted) // the PG's reply never came: unknown
+	if n := b.pgCalls("POST /subscribe/payments/again"); n != 1 {
+		t.Fatalf("%d PG charges, want 1", n)
+	}
+}
+
+// A key stored by a release whose fingerprints were a plain SHA-256 still
+// replays its answer to the same request after the upgrade (a 422 would
+// send the client to a new key and a second charge), and keeps the keyed
+// fingerprint from then on.
+func TestKeyStoredBeforeKeyedFingerprintsStillReplays(t *testing.T) {
+	t.Parallel()
+	b := setupPayments(t)
+	key := b.activeKey(t, "payco")
+	body := map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "upgrade"}
+	first := b.charge(t, "old-1", body)
+	requireStatus(t, first, http.StatusCreated)
+	sent, _ := json.Marshal(body)
+	plain := sha256.Sum256(canonicalRequest("POST", "/v1/payments", sent))
+	if _, err := b.store.Pool().Exec(t.Context(), `UPDATE idempotency_keys SET fingerprint = $2 WHERE key = $1`, "old-1", plain[:]); err != nil {
+		t.Fatal(err)
+	}
+
+	requireStatus(t, b.charge(t, "old-1", map[string]any{"billing_key_id": key, "amount": 2000, "order_name": "upgrade"}),
+		http.StatusUnprocessableEntity)
+	again := b.charge(t, "old-1", body)
+	if again.header.Get("Idempotent-Replayed") != "true" || string(again.raw) != string(first.raw) {
+		t.Fatalf("retry under a key stored before the upgrade: %d %s", again.status, again.raw)
+	}
+	var stored []byte
+	if err := b.store.Pool().QueryRow(t.Context(), `SELECT fingerprint FROM idempotency_keys WHERE key = 'old-1'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(stored, plain[:]) {
+		t.Fatal("the plain fingerprint is still stored after the retry")
+	}
 	if n := b.pgCalls("POST /subscribe/payments/again"); n != 1 {
 		t.Fatalf("%d PG charges, want 1", n)
 	}

@@ -43,7 +43,9 @@ func parsePage(r *http.Request, prefix string, filters ...string) (store.Page, e
 
 // onlyParams refuses a query parameter not in known: a filter the list does
 // not have (a typo, or ?subscription_id= on payments) would otherwise be
-// ignored silently and the caller handed every object instead.
+// ignored silently and the caller handed every object instead. It refuses
+// too a value that is not text (NUL, invalid UTF-8), which no filter can
+// match and Postgres would refuse as a query argument.
 func onlyParams(q url.Values, known ...string) error {
 	names := slices.Sorted(maps.Keys(q)) // the same one named every time
 	for _, name := range names {
@@ -54,6 +56,9 @@ func onlyParams(q url.Values, known ...string) error {
 			}
 			return &billing.Error{Code: billing.EInvalid, Reason: "parameter_unknown", Param: name,
 				Message: fmt.Sprintf("unknown query parameter %q; this list takes %s", name, takes)}
+		}
+		if slices.ContainsFunc(q[name], func(v string) bool { return !storableText(v) }) {
+			return billing.Invalid(name, "%s must be text without control characters", name)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -30,6 +31,9 @@ type IdempotentRequest struct {
 	Method      string
 	Path        string
 	Fingerprint []byte // Fingerprint of method, path and canonical body
+	// Legacy is the request's unkeyed fingerprint, to recognise a key
+	// stored before fingerprints were keyed; it is never stored.
+	Legacy []byte
 }
 
 // Fingerprint is the keyed hash (HMAC-SHA-256 under the encryption key) of
@@ -39,8 +43,17 @@ type IdempotentRequest struct {
 // plain hash of it could be matched against guessed card numbers by
 // whoever reads the table (PCI DSS 3.5.1.1). Rotating the primary key
 // makes keys in flight answer 422 to their retries until they expire.
-func (s *Store) Fingerprint(request []byte) []byte {
-	return s.keys.Lookup(append([]byte("idempotency fingerprint v1\x00"), request...))
+//
+// legacy is the plain SHA-256 that releases before this one stored. A key
+// they stored holds it for up to IdempotencyRetention after the upgrade,
+// and its retry must still replay rather than be refused as a different
+// request: a client refused would retry under a new key and pay twice.
+// ClaimIdempotencyKey replaces a legacy fingerprint it matches with the
+// keyed one. Drop legacy once a release with keyed fingerprints has run
+// for IdempotencyRetention.
+func (s *Store) Fingerprint(request []byte) (keyed, legacy []byte) {
+	h := sha256.Sum256(request)
+	return s.keys.Lookup(append([]byte("idempotency fingerprint v1\x00"), request...)), h[:]
 }
 
 // ClaimOutcome says what a request may do under its key.
@@ -111,6 +124,15 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey, r Ide
 		}
 		if err != nil {
 			return fmt.Errorf("read idempotency key: %w", err)
+		}
+		if len(r.Legacy) > 0 && bytes.Equal(fingerprint, r.Legacy) {
+			// Stored before fingerprints were keyed: the same request.
+			// Keep the keyed fingerprint instead of the plain hash.
+			if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET fingerprint = $4
+				WHERE merchant_id = $1 AND mode = $2 AND key = $3`, k.MerchantID, k.Mode, k.Key, r.Fingerprint); err != nil {
+				return fmt.Errorf("rekey idempotency fingerprint: %w", err)
+			}
+			fingerprint = r.Fingerprint
 		}
 		switch {
 		case !bytes.Equal(fingerprint, r.Fingerprint):
