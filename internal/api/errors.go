@@ -122,6 +122,9 @@ var retryAfter = map[billing.Code]map[string]string{
 		"outcome_unknown":        "5", // payments.Refund: the PG has not confirmed the payment yet
 		"payment_changed":        "1", // payments.Refund: the payment moved under the refund
 		"idempotency_key_in_use": "1", // the first request with the key still runs
+		// payments / subscriptions: the PG has not confirmed a schedule's
+		// registration or revocation yet, so nothing may change until it has.
+		"schedule_pending_confirmation": "30",
 	},
 }
 
