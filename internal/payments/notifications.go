@@ -42,9 +42,8 @@ const (
 // gets its 200 at once; a repeat delivery is counted and changes nothing.
 // A "paid" notification about a charge billingd already recorded as paid
 // from the PG's answer is stored finished, with no job: Iamport sends one
-// for every charge. A notification about a payment billingd does not
-// know is verified only within the account's NotificationLimits
-// (notification_limits.go). It returns the account, whose settings decide
+// for every charge. Any other is verified only within the account's
+// NotificationLimits (notification_limits.go). It returns the account, whose settings decide
 // the reply's form.
 func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID string, remote net.IP, n Notification) (billing.ProviderAccount, error) {
 	if !billing.ValidID(billing.PrefixProviderAccount, accountID) {
@@ -96,16 +95,13 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		if err != nil || !isNew {
 			return err
 		}
-		if !known {
-			// Anyone can post here: what billingd does not know is
-			// verified only within the account's limits.
-			verify, err := s.admitUnknown(ctx, tx, account.ID)
-			if err != nil {
-				return err
-			}
-			if !verify {
-				return s.store.FinishNotification(ctx, tx, stored.ID, FlagNotVerified, s.detailNotVerified(), "")
-			}
+		// Anyone can post here: a PG call is spent only within limits.
+		verify, err := s.admitNotification(ctx, tx, account.ID, known)
+		if err != nil {
+			return err
+		}
+		if !verify {
+			return s.store.FinishNotification(ctx, tx, stored.ID, FlagNotVerified, s.detailNotVerified(), "")
 		}
 		if s.queue == nil {
 			return nil
