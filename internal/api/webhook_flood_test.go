@@ -198,3 +198,39 @@ func TestWebhookPaymentIDShape(t *testing.T) {
 	requireStatus(t, bootpay.do(t, request{method: "POST", path: "/webhooks/bootpay/" + bootpay.accountID,
 		body: map[string]any{"receipt_id": "62b4f2f8d01c7e001f1c0a11", "order_id": "pay_x", "status": 1, "webhook_type": "PAYMENT_COMPLETE"}}), http.StatusOK)
 }
+
+// TestDeferredFloodIsBounded: "paid" hints about a charge still waiting
+// for the PG's answer are deferred without a job at receipt; made-up ones
+// in numbers still cost no more PG calls than the limits allow when the
+// sweep hands them on.
+func TestDeferredFloodIsBounded(t *testing.T) {
+	t.Parallel()
+	limits := payments.NotificationLimits{Window: time.Hour, PerPayment: 3, Lookups: 5, Stored: 40}
+	b, p := setupPaidChargeWith(t, bundleOpts{notificationLimits: limits})
+	b.exec(t, `UPDATE payments SET status = 'processing', provider_payment_id = NULL WHERE id = $1`, p.str("id")) // a charge in flight
+	started := time.Now()
+	const sent = 60
+	for i := range sent {
+		b.notifyPaid(t, p, fmt.Sprintf("imp_6%011d", i))
+	}
+	b.exec(t, `UPDATE pg_notifications SET verify_after = now() - interval '1 second'`)
+	if err := b.payments.SweepNotifications(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	list := b.waitForOutcomes(t, sent)
+	windows := 1
+	if !started.Truncate(limits.Window).Equal(time.Now().Truncate(limits.Window)) {
+		windows = 2
+	}
+	outcomes := map[string]int{}
+	for _, n := range list {
+		outcomes[*n.Outcome]++
+	}
+	maxLookups := windows * (limits.PerPayment + limits.Lookups)
+	if n := b.pgCalls("GET /payments/{imp_uid}"); n > maxLookups {
+		t.Errorf("%d PG look-ups for %d made-up hints, want at most %d; outcomes %v", n, sent, maxLookups, outcomes)
+	}
+	if outcomes[payments.FlagNotVerified] < sent-maxLookups || outcomes[payments.FlagUnknownToPG] > maxLookups {
+		t.Errorf("outcomes %v", outcomes)
+	}
+}
