@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -232,5 +233,56 @@ func TestDeferredFloodIsBounded(t *testing.T) {
 	}
 	if outcomes[payments.FlagNotVerified] < sent-maxLookups || outcomes[payments.FlagUnknownToPG] > maxLookups {
 		t.Errorf("outcomes %v", outcomes)
+	}
+}
+
+// TestWebhooksHoldFewConnections: notifications stuck in the database
+// hold at most WebhookConcurrency connections; the rest are refused after
+// a short wait instead of queueing for the pool, and the merchant API
+// answers meanwhile.
+func TestWebhooksHoldFewConnections(t *testing.T) {
+	t.Parallel()
+	b := setupPaymentsWith(t, bundleOpts{webhookConcurrency: 2})
+	// Stall every receipt that counts a notification.
+	tx, err := b.store.Pool().Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(t.Context(), `LOCK TABLE pg_notification_windows IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	const sent = 8
+	codes := make(chan int, sent)
+	for i := range sent {
+		go func() {
+			codes <- b.postNotification(t, map[string]any{"imp_uid": fmt.Sprintf("imp_5%011d", i), "status": "paid"}, nil)
+		}()
+	}
+	status := map[int]int{}
+	timeout := time.After(15 * time.Second)
+	for range sent - 2 {
+		select {
+		case code := <-codes:
+			status[code]++
+		case <-timeout:
+			t.Fatalf("after 15 s only %v answered: every receipt is waiting on the database", status)
+		}
+	}
+	if status[http.StatusTooManyRequests] != sent-2 {
+		t.Fatalf("answers while 2 receipts are stuck: %v, want %d refused", status, sent-2)
+	}
+	requireStatus(t, b.do(t, request{method: "GET", path: "/v1/customers/" + b.customer, auth: b.m.secret}), http.StatusOK)
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		status[<-codes]++
+	}
+	if status[http.StatusOK] != 2 {
+		t.Fatalf("answers %v: the 2 stuck receipts should finish", status)
+	}
+	if n := len(b.notifications(t)); n != 2 {
+		t.Fatalf("%d notifications stored, want the 2 accepted", n)
 	}
 }
