@@ -64,6 +64,7 @@ type bundleOpts struct {
 	// PG webhook limits (webhook_limits.go, payments.NotificationLimits;
 	// zero: the defaults), and the proxies whose X-Forwarded-For counts.
 	webhookRateLimit   int
+	webhookConcurrency int
 	notificationLimits payments.NotificationLimits
 	trustedProxies     []string
 }
@@ -125,8 +126,9 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		WebhookGuard:   webhooks.Guard{AllowPrivate: true},
 		APIKeyCacheTTL: o.apiKeyCacheTTL,
 
-		WebhookRateLimit: o.webhookRateLimit,
-		TrustedProxies:   o.trustedProxies,
+		WebhookRateLimit:   o.webhookRateLimit,
+		WebhookConcurrency: o.webhookConcurrency,
+		TrustedProxies:     o.trustedProxies,
 	})
 	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, subscriptions: subs, gateways: gw, queue: queue, metrics: m,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}

@@ -44,7 +44,12 @@ func (b *payBundle) waitForOutcomes(t *testing.T, want int) []store.Notification
 // a test can send its own.
 func setupPaidCharge(t *testing.T) (*payBundle, response) {
 	t.Helper()
-	b := setupPayments(t)
+	return setupPaidChargeWith(t, bundleOpts{})
+}
+
+func setupPaidChargeWith(t *testing.T, o bundleOpts) (*payBundle, response) {
+	t.Helper()
+	b := setupPaymentsWith(t, o)
 	key := b.activeKey(t, "payco")
 	b.sandbox.Iamport.SetWebhooksEnabled(false)
 	p := b.charge(t, "p", map[string]any{"billing_key_id": key, "amount": 1000, "order_name": "x"})

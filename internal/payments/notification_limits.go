@@ -13,32 +13,43 @@ import (
 )
 
 // PG webhook endpoints take no credentials, so anyone can post made-up
-// payment ids to them, and each one verified costs a PG call with the
-// merchant's credentials and a job. Notifications about payments billingd
-// knows are verified as ever; the others are counted per account in fixed
-// windows (in Postgres, so the bound holds across replicas): the first
-// Lookups of a window are verified with the PG, the rest up to Stored are
-// recorded as FlagNotVerified without a PG call, and beyond that they are
-// refused (429) and not stored.
+// notifications to them, and each one verified costs a PG call with the
+// merchant's credentials and a job. What may be verified is counted in
+// fixed windows, in Postgres so the bounds hold across replicas:
+//
+//   - A notification about a payment billingd knows is verified as ever,
+//     PerPayment times per payment and window: a real payment does not get
+//     more notifications than that, and varying the cancellation_id (or the
+//     imp_uid, for a payment without one yet) buys no more. Beyond that it
+//     counts as unknown.
+//   - The others count per account: the first Lookups of a window are
+//     verified with the PG, the rest up to Stored are recorded as
+//     FlagNotVerified without a PG call, and beyond that they are refused
+//     (429) and not stored.
 
-// NotificationLimits bound what notifications about payments billingd does
-// not know can cost one provider account.
+// NotificationLimits bound what notifications can cost one provider
+// account.
 type NotificationLimits struct {
-	Window  time.Duration // the counting window (default 1 minute)
-	Lookups int           // verified with the PG per window (default 10)
-	Stored  int           // stored per window, verified or not (default 100)
+	Window     time.Duration // the counting window (default 1 minute)
+	PerPayment int           // verified per known payment per window (default 5)
+	Lookups    int           // others verified with the PG per window (default 10)
+	Stored     int           // others stored per window, verified or not (default 100)
 }
 
 // Default notification limits.
 const (
-	DefaultNotificationWindow  = time.Minute
-	DefaultNotificationLookups = 10
-	DefaultNotificationStored  = 100
+	DefaultNotificationWindow     = time.Minute
+	DefaultNotificationPerPayment = 5
+	DefaultNotificationLookups    = 10
+	DefaultNotificationStored     = 100
 )
 
 func (l NotificationLimits) withDefaults() NotificationLimits {
 	if l.Window <= 0 {
 		l.Window = DefaultNotificationWindow
+	}
+	if l.PerPayment <= 0 {
+		l.PerPayment = DefaultNotificationPerPayment
 	}
 	if l.Lookups <= 0 {
 		l.Lookups = DefaultNotificationLookups
@@ -77,22 +88,33 @@ func notificationOrder(provider string, payload map[string]any) string {
 	return orderID
 }
 
-// knownPayment reports whether p, the payment a notification names by
-// order id, is one of the account's payments under the PG id the
-// notification names (or one still waiting to learn its PG id). A real
-// order id with a made-up PG id is not: knowing one order id must not
-// buy unbounded PG calls.
-func knownPayment(p store.PaymentState, providerID string) bool {
-	return p.ID != "" && (p.ProviderPaymentID == nil || *p.ProviderPaymentID == providerID)
+// knownPayment is the id of p, the payment a notification names by order
+// id, when it is one of the account's payments under the PG id the
+// notification names (or one still waiting to learn its PG id), and ""
+// otherwise. A real order id with another PG id is not known: knowing one
+// order id must not buy unbounded PG calls.
+func knownPayment(p store.PaymentState, providerID string) string {
+	if p.ID == "" || (p.ProviderPaymentID != nil && *p.ProviderPaymentID != providerID) {
+		return ""
+	}
+	return p.ID
 }
 
-// admitUnknown counts a new notification about a payment billingd does not
-// know against its account's window, in tx. It reports whether the
-// notification may be verified with the PG; over the window's cap it
-// returns a rate-limit error, so rolling tx back stores nothing.
-func (s *Service) admitUnknown(ctx context.Context, tx pgx.Tx, accountID string) (bool, error) {
+// admitNotification counts a new notification against its windows, in
+// tx: paymentID's when it names a payment billingd knows ("" otherwise),
+// then the account's. It reports whether the notification may be verified
+// with the PG; over the account's cap it returns a rate-limit error, so
+// rolling tx back stores nothing.
+func (s *Service) admitNotification(ctx context.Context, tx pgx.Tx, accountID, paymentID string) (bool, error) {
 	l := s.notificationLimits
-	n, err := s.store.CountUnknownNotification(ctx, tx, accountID, time.Now().Truncate(l.Window))
+	window := time.Now().Truncate(l.Window)
+	if paymentID != "" {
+		n, err := s.store.CountNotification(ctx, tx, accountID, paymentID, window)
+		if err != nil || n <= l.PerPayment {
+			return err == nil, err
+		}
+	}
+	n, err := s.store.CountNotification(ctx, tx, accountID, "", window)
 	if err != nil {
 		return false, err
 	}
@@ -106,7 +128,7 @@ func (s *Service) admitUnknown(ctx context.Context, tx pgx.Tx, accountID string)
 // detailNotVerified explains FlagNotVerified on the notification.
 func (s *Service) detailNotVerified() string {
 	l := s.notificationLimits
-	return fmt.Sprintf("not verified: the account's %d PG look-ups per %s for payments billingd does not know were spent", l.Lookups, l.Window)
+	return fmt.Sprintf("not verified: the account's %d PG look-ups per %s for notifications about payments billingd does not know were spent", l.Lookups, l.Window)
 }
 
 // PruneNotificationWindows deletes the counts of windows that are over.

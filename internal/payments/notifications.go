@@ -44,9 +44,8 @@ const (
 // gets its 200 at once; a repeat delivery is counted and changes nothing.
 // A "paid" notification about a charge billingd already recorded as paid
 // from the PG's answer is stored finished, with no job: Iamport sends one
-// for every charge. A notification about a payment billingd does not
-// know is verified only within the account's NotificationLimits
-// (notification_limits.go). It returns the account, whose settings decide
+// for every charge. Any other is verified only within the account's
+// NotificationLimits (notification_limits.go). It returns the account, whose settings decide
 // the reply's form.
 func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID string, remote net.IP, n Notification) (billing.ProviderAccount, error) {
 	if !billing.ValidID(billing.PrefixProviderAccount, accountID) {
@@ -98,16 +97,13 @@ func (s *Service) ReceiveNotification(ctx context.Context, provider, accountID s
 		if err != nil || !isNew {
 			return err
 		}
-		if !known {
-			// Anyone can post here: what billingd does not know is
-			// verified only within the account's limits.
-			verify, err := s.admitUnknown(ctx, tx, account.ID)
-			if err != nil {
-				return err
-			}
-			if !verify {
-				return s.store.FinishNotification(ctx, tx, stored.ID, FlagNotVerified, s.detailNotVerified(), "")
-			}
+		// Anyone can post here: a PG call is spent only within limits.
+		verify, err := s.admitNotification(ctx, tx, account.ID, known)
+		if err != nil {
+			return err
+		}
+		if !verify {
+			return s.store.FinishNotification(ctx, tx, stored.ID, FlagNotVerified, s.detailNotVerified(), "")
 		}
 		if s.queue == nil {
 			return nil
@@ -126,8 +122,10 @@ func (s *Service) queueVerification(ctx context.Context, tx pgx.Tx, notification
 // SweepNotifications handles the deferred notifications that are due: a
 // "paid" hint whose charge has since recorded the PG's answer as paid,
 // under the same PG id, is finished as no_change with the others like it,
-// in one statement; the rest are queued for verification. Batches of 500,
-// each its own transaction, until one is not full.
+// in one statement; the rest are queued for verification within the
+// account's NotificationLimits, and flagged FlagNotVerified beyond them
+// (deferral at receipt did not count them). Batches of 500, each its own
+// transaction, until one is not full.
 func (s *Service) SweepNotifications(ctx context.Context) error {
 	const batch = 500
 	for {
@@ -138,12 +136,28 @@ func (s *Service) SweepNotifications(ctx context.Context) error {
 				return err
 			}
 			n = len(due)
-			var redundant, verify []string
+			var redundant, verify, unverified []string
 			for _, d := range due {
-				if recordedPaid(d.Payment, notificationProviderID(d.Provider, d.Payload)) {
+				providerID := notificationProviderID(d.Provider, d.Payload)
+				if recordedPaid(d.Payment, providerID) {
 					redundant = append(redundant, d.ID)
-				} else {
+					continue
+				}
+				if s.queue == nil {
+					continue // without jobs they stay deferred (the test clock applies them)
+				}
+				// Deferral skipped the limits; a PG call is spent only
+				// within them here.
+				ok, err := s.admitNotification(ctx, tx, d.ProviderAccountID, knownPayment(d.Payment, providerID))
+				switch {
+				case billing.ErrorCode(err) == billing.ERateLimited: // stored already: flag it
+					unverified = append(unverified, d.ID)
+				case err != nil:
+					return err
+				case ok:
 					verify = append(verify, d.ID)
+				default:
+					unverified = append(unverified, d.ID)
 				}
 			}
 			if len(redundant) > 0 {
@@ -151,8 +165,13 @@ func (s *Service) SweepNotifications(ctx context.Context) error {
 					return err
 				}
 			}
-			if len(verify) == 0 || s.queue == nil {
-				return nil // without jobs they stay deferred (the test clock applies them)
+			if len(unverified) > 0 {
+				if err := s.store.FinishNotifications(ctx, tx, unverified, FlagNotVerified, s.detailNotVerified()); err != nil {
+					return err
+				}
+			}
+			if len(verify) == 0 {
+				return nil
 			}
 			for _, id := range verify {
 				if err := s.queueVerification(ctx, tx, id); err != nil {
