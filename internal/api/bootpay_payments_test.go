@@ -122,7 +122,13 @@ func TestBootpayKeysAndPayments(t *testing.T) {
 				// Bootpay cannot look payments up by order id: the receipt_id
 				// the webhook carries is what settles a lost reply.
 				r := b.charge(t, "bp-lost", map[string]any{"billing_key_id": key, "amount": 15006, "order_name": "x"})
-				requireStatus(t, r, http.StatusAccepted)
+				// The sandbox sends the webhook as it approves, before its
+				// 500: on a busy machine the webhook's verification may
+				// settle the payment before the charge records "unknown"
+				// (201). Either way only the webhook can have made it paid.
+				if r.status != http.StatusCreated {
+					requireStatus(t, r, http.StatusAccepted)
+				}
 				list := b.waitForOutcomes(t, 1)
 				if *list[0].Outcome != "applied" {
 					t.Fatalf("outcome %s", *list[0].Outcome)

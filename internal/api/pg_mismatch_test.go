@@ -99,7 +99,14 @@ func TestPGAnswersApplyOnlyWhenTheyMatch(t *testing.T) {
 				t.Fatalf("payment is %s after a foreign answer", got)
 			}
 			b.requireMismatchEvent(t, p.ID, tc.field)
-			want := `billingd_pg_answer_mismatches_total{path="reconcile",provider="iamport"} 1`
+			// Asked again (the job retries for days): counted, not announced twice.
+			if _, err := b.payments.Reconcile(t.Context(), p.ID); !errors.Is(err, payments.ErrPGMismatch) {
+				t.Fatalf("second Reconcile: %v", err)
+			}
+			if got := b.eventTypes(t, p.ID); len(got) != 2 || got[0] != "payment.pg_mismatch" || got[1] != "payment.unknown" {
+				t.Fatalf("events %v", got)
+			}
+			want := `billingd_pg_answer_mismatches_total{path="reconcile",provider="iamport"} 2`
 			if m := b.metricsText(t); !strings.Contains(m, want) {
 				t.Fatalf("metrics lack %s", want)
 			}

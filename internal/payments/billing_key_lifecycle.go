@@ -75,15 +75,18 @@ func (s *Service) DeleteBillingKey(ctx context.Context, c Caller, id string) (bi
 			}
 		}
 	}
-	err = s.withTx(ctx, func(tx pgx.Tx) error {
-		if err := s.store.DeleteBillingKey(ctx, tx, key); err != nil {
+	// The PG deleted it: record that whether or not the client still waits.
+	rctx, rcancel := recordContext(ctx)
+	defer rcancel()
+	err = s.withTx(rctx, func(tx pgx.Tx) error {
+		if err := s.store.DeleteBillingKey(rctx, tx, key); err != nil {
 			return err
 		}
-		deleted, err := s.store.LockBillingKey(ctx, tx, key.MerchantID, key.Mode, key.ID)
+		deleted, err := s.store.LockBillingKey(rctx, tx, key.MerchantID, key.Mode, key.ID)
 		if err != nil {
 			return err
 		}
-		return s.event(ctx, tx, key.MerchantID, key.Mode, billing.EventBillingKeyDeleted, "billing_key", key.ID, deleted)
+		return s.event(rctx, tx, key.MerchantID, key.Mode, billing.EventBillingKeyDeleted, "billing_key", key.ID, deleted)
 	})
 	if err != nil {
 		return key, err

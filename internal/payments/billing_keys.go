@@ -150,19 +150,22 @@ func (s *Service) issueOverREST(ctx context.Context, reg Registration, key billi
 		Card:  providers.CardData{Number: digitsOnly(in.Card.Number), Expiry: in.Card.Expiry, Birth: in.Card.Birth, Password2: in.Card.Password2},
 		Buyer: buyer(customer),
 	})
+	// The PG's answer is recorded whether or not the client still waits.
+	rctx, rcancel := recordContext(ctx)
+	defer rcancel()
 	if err != nil {
 		// Keep the failed attempt (without card data) so the merchant sees it.
-		if recErr := s.recordFailedKey(ctx, key, err); recErr != nil {
+		if recErr := s.recordFailedKey(rctx, key, err); recErr != nil {
 			return reg, recErr
 		}
 		stored, _ := s.store.GetBillingKey(ctx, key.MerchantID, key.Mode, key.ID)
 		return reg, providerError("issue billing key", err, "billing_key", stored)
 	}
-	err = s.withTx(ctx, func(tx pgx.Tx) error {
-		if err := s.store.CreateBillingKey(ctx, tx, key); err != nil {
+	err = s.withTx(rctx, func(tx pgx.Tx) error {
+		if err := s.store.CreateBillingKey(rctx, tx, key); err != nil {
 			return err
 		}
-		return s.activate(ctx, tx, key, issued)
+		return s.activate(rctx, tx, key, issued)
 	})
 	if err != nil {
 		return reg, err
@@ -255,12 +258,15 @@ func (s *Service) ConfirmBillingKey(ctx context.Context, c Caller, id string, in
 	pctx, cancel := s.pgContext(ctx)
 	defer cancel()
 	issued, err := pgClient.VerifyBillingKey(pctx, providers.VerifyBillingKeyRequest{Key: key.Alias, ReceiptID: in.ReceiptID})
+	// The PG's answer is recorded whether or not the client still waits.
+	rctx, rcancel := recordContext(ctx)
+	defer rcancel()
 	switch {
 	case errors.Is(err, providers.ErrNotFound):
 		return key, &billing.Error{Code: billing.EConflict, Reason: "billing_key_not_issued",
 			Message: "the PG has not issued this billing key yet; complete the payment window, then confirm again"}
 	case errors.Is(err, providers.ErrDeclined), errors.Is(err, providers.ErrRejected):
-		if err := s.fail(ctx, key, err); err != nil {
+		if err := s.fail(rctx, key, err); err != nil {
 			return key, err
 		}
 		failed, _ := s.store.GetBillingKey(ctx, c.MerchantID, c.Mode, id)
@@ -268,7 +274,7 @@ func (s *Service) ConfirmBillingKey(ctx context.Context, c Caller, id string, in
 	case err != nil:
 		return key, providerError("confirm billing key", err, "", nil)
 	}
-	if err := s.withTx(ctx, func(tx pgx.Tx) error { return s.activate(ctx, tx, key, issued) }); err != nil {
+	if err := s.withTx(rctx, func(tx pgx.Tx) error { return s.activate(rctx, tx, key, issued) }); err != nil {
 		return key, err
 	}
 	return s.store.GetBillingKey(ctx, c.MerchantID, c.Mode, id)

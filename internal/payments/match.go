@@ -76,8 +76,9 @@ type mismatchEvent struct {
 }
 
 // checkPG applies pgMismatch to an answer about p, reading the key p was
-// made with. On a mismatch it records the event, counts it, logs it and
-// returns an error that is both ErrPGMismatch and ErrStillUnknown.
+// made with. On a mismatch it counts and logs it, records the event (once
+// per PG payment) and returns an error that is both ErrPGMismatch and
+// ErrStillUnknown.
 func (s *Service) checkPG(ctx context.Context, p billing.Payment, pg providers.Payment, path string) error {
 	providerKey, err := s.providerKeyOf(ctx, p)
 	if err != nil {
@@ -101,6 +102,9 @@ func (s *Service) checkPGWithKey(ctx context.Context, p billing.Payment, provide
 	rctx, cancel := recordContext(ctx)
 	defer cancel()
 	if err := s.withTx(rctx, func(tx pgx.Tx) error {
+		if seen, err := s.store.MismatchRecorded(rctx, tx, p.ID, pg.ProviderID); err != nil || seen {
+			return err // one event per foreign answer, however often it is seen
+		}
 		return s.event(rctx, tx, p.MerchantID, p.Mode, billing.EventPaymentPGMismatch, "payment", p.ID, data)
 	}); err != nil {
 		return err

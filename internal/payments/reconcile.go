@@ -114,16 +114,17 @@ func (s *Service) applyPG(ctx context.Context, p billing.Payment, pg providers.P
 			return err
 		}
 		if o.Status == billing.PaymentPaid || o.Status == billing.PaymentFailed {
-			before, err := s.store.LockPayment(ctx, tx, p.ID)
-			if err != nil {
-				return err
-			}
+			before := p
 			updated, changed, err := s.store.SettlePayment(ctx, tx, p.ID, o)
 			if err != nil {
 				return err
 			}
 			if changed {
 				p = updated
+				// Only paid follows failed, so a payment read as failed
+				// that changed was failed until now: a recovery. (It is
+				// not locked first: refunds lock the refund, then the
+				// payment, and this transaction goes the other way.)
 				if before.Status == billing.PaymentFailed {
 					err = s.afterRecovered(ctx, tx, p, before)
 				} else {

@@ -169,15 +169,43 @@ func (s *Store) UpdateProviderAccount(ctx context.Context, id string, change fun
 	return updated, err
 }
 
-// DeleteProviderAccount soft-deletes an account.
+// DeleteProviderAccount soft-deletes an account, unless payments still
+// need it (ErrProviderAccountInUse): reconciling, settling and refunding
+// them all go through the account.
 func (s *Store) DeleteProviderAccount(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE provider_accounts SET deleted_at = now(), updated_at = now()
-		WHERE id = $1 AND deleted_at IS NULL`, id)
-	if err != nil {
-		return fmt.Errorf("delete provider account %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return billing.NotFound("provider account", id)
-	}
-	return nil
+	return s.WithTx(ctx, func(tx pgx.Tx) error {
+		// FOR UPDATE waits for transactions inserting payments of the
+		// account (their foreign key holds KEY SHARE on it), so the check
+		// below sees them.
+		var found bool
+		err := tx.QueryRow(ctx, `SELECT true FROM provider_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&found)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return billing.NotFound("provider account", id)
+		}
+		if err != nil {
+			return fmt.Errorf("delete provider account %s: %w", id, err)
+		}
+		var inUse bool
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE provider_account_id = $1
+				AND status IN ('processing', 'unknown', 'scheduled', 'paid', 'partially_refunded'))
+			OR EXISTS (SELECT 1 FROM refunds r JOIN payments p ON p.id = r.payment_id
+				WHERE p.provider_account_id = $1 AND r.status IN ('pending', 'unknown'))`, id).Scan(&inUse)
+		if err != nil {
+			return fmt.Errorf("delete provider account %s: %w", id, err)
+		}
+		if inUse {
+			return ErrProviderAccountInUse
+		}
+		_, err = tx.Exec(ctx, `UPDATE provider_accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete provider account %s: %w", id, err)
+		}
+		return nil
+	})
 }
+
+// ErrProviderAccountInUse refuses to delete an account whose payments are
+// unsettled, have a refund in flight, or can still be refunded.
+var ErrProviderAccountInUse = &billing.Error{Code: billing.EConflict, Reason: "provider_account_in_use",
+	Message: "this provider account has payments whose outcome is not settled or that can still be refunded; " +
+		"settle or refund them first"}
