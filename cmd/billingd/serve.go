@@ -111,7 +111,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	gw := gateways.New(gwOpts)
 	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
 		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m, PGTimeout: payments.DefaultPGTimeout}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m, PGTimeout: payments.DefaultPGTimeout, PollOnly: cfg.JobsPollOnly}
 	if gwOpts.Trace {
 		jobOpts.Tracer = otel.GetTracerProvider() // tracing.Setup installed it
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	// PGTimeout is the payment service's bound on one PG call (0:
 	// payments.DefaultPGTimeout): jobs get that plus the time to record.
 	PGTimeout time.Duration
+	// PollOnly polls for jobs instead of LISTENing (PgBouncer in
+	// transaction mode).
+	PollOnly bool
 	// Tracer, when set, gives every worked job a span (trace.go); nil
 	// when tracing is off, so it costs nothing.
 	Tracer trace.TracerProvider
@@ -99,6 +102,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 		Logger:               slog.New(zerolog.NewSlogHandler(o.Logger)),
 		Hooks:                observeHooks(o.Metrics),
 		Middleware:           middleware,
+		PollOnly:             o.PollOnly,
 		PeriodicJobs: append([]*river.PeriodicJob{
 			periodic(time.Minute, SweepStaleArgs{}, nil),
 			periodic(time.Minute, SubscriptionTickArgs{}, nil),
