@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,9 +23,11 @@ type balancer struct {
 	srv      *httptest.Server
 	backends []string
 	next     atomic.Uint64
-	// lostWebhooks counts PG webhooks that reached no replica.
-	lostWebhooks atomic.Int64
-	client       *http.Client
+	// lostWebhooks counts PG webhooks that no replica accepted;
+	// resentWebhooks those sent again after a replica answered 429 or 5xx.
+	lostWebhooks, resentWebhooks atomic.Int64
+	shedStatuses                 sync.Map // status code → *atomic.Int64
+	client                       *http.Client
 }
 
 func newBalancer(t *testing.T, backends []string) *balancer {
@@ -55,7 +58,21 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
+		if webhook && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500) && try < 19 {
+			// A replica shedding load under the burst: the PG sends once,
+			// so the edge sends it again.
+			resp.Body.Close()
+			b.resentWebhooks.Add(1)
+			n, _ := b.shedStatuses.LoadOrStore(resp.StatusCode, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+			lastErr = errors.New(resp.Status)
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
 		defer resp.Body.Close()
+		if webhook && resp.StatusCode >= 300 {
+			b.lostWebhooks.Add(1)
+		}
 		for k, v := range resp.Header {
 			w.Header()[k] = v
 		}
@@ -67,4 +84,14 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.lostWebhooks.Add(1)
 	}
 	http.Error(w, "no replica answered: "+lastErr.Error(), http.StatusBadGateway)
+}
+
+// shed lists how replicas answered the webhooks sent again.
+func (b *balancer) shed() map[int]int64 {
+	out := map[int]int64{}
+	b.shedStatuses.Range(func(k, v any) bool {
+		out[k.(int)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }

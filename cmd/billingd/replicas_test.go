@@ -35,10 +35,15 @@ import (
 const retriedChargeBound = 15*time.Second + 30*time.Second
 
 // deadReplicaJobsBound is how soon the jobs a killed replica was running
-// run elsewhere: its heartbeat goes stale, and the next rescue on a live
-// replica hands them back (jobs.DeadAfter + jobs.RescueInterval), plus the
-// time to work the backlog.
-const deadReplicaJobsBound = jobs.DeadAfter + jobs.RescueInterval + 90*time.Second
+// are handed back to the queue: its heartbeat goes stale, and the next
+// rescue on a live replica takes them (jobs.DeadAfter +
+// jobs.RescueInterval), with a margin for a loaded machine. Before, River
+// left them running for an hour.
+const deadReplicaJobsBound = jobs.DeadAfter + jobs.RescueInterval + 30*time.Second
+
+// settleBound bounds the whole burst's settling after the kill; it
+// depends on the machine's speed, not on a timeout of billingd.
+const settleBound = 6 * time.Minute
 
 // Three `billingd serve` processes on one database, PG webhooks through a
 // round-robin balancer, charges spread over the replicas while every
@@ -172,6 +177,20 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("replica 1 killed %.1f s in, holding %d running jobs", time.Since(began).Seconds(), held)
+	handedBack := make(chan time.Duration, 1)
+	go func() {
+		for time.Since(killedAt) < settleBound {
+			var n int
+			err := db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE state = 'running'
+				AND attempted_by[cardinality(attempted_by)] = $1`, killedID).Scan(&n)
+			if err == nil && n == 0 {
+				handedBack <- time.Since(killedAt)
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		handedBack <- -1
+	}()
 	time.Sleep(10 * time.Second)
 	replicas[1] = startChild(t, envOf(1), bases[1])
 
@@ -184,11 +203,12 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	if n := lb.lostWebhooks.Load(); n > 0 {
 		t.Fatalf("%d PG webhooks reached no replica through the balancer", n)
 	}
+	t.Logf("PG webhooks sent again after a 429 or 5xx: %d %v", lb.resentWebhooks.Load(), lb.shed())
 	results := <-charges
 
 	// Every period 0 recorded paid and every period 1 registered.
 	var settledAt time.Duration
-	for deadline := time.Now().Add(deadReplicaJobsBound + 2*time.Minute); ; {
+	for deadline := killedAt.Add(settleBound); ; {
 		var pending int
 		_ = db.QueryRow(context.Background(), `SELECT count(*) FROM subscriptions s WHERE NOT EXISTS (
 			SELECT 1 FROM payments p WHERE p.subscription_id = s.id AND p.period = 1 AND p.status = 'scheduled')`).Scan(&pending)
@@ -202,26 +222,17 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	}
 	settledAt = time.Since(killedAt)
 	t.Logf("every renewal recorded and its next period registered %.1f s after the kill", settledAt.Seconds())
-	if settledAt > deadReplicaJobsBound {
-		t.Errorf("renewals settled %.1f s after the kill, want within %s", settledAt.Seconds(), deadReplicaJobsBound)
-	}
 
-	// Whatever the killed replica held runs elsewhere, well before River's
-	// own rescue would have it.
-	for {
-		var stillHeld int
-		_ = db.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE state = 'running'
-			AND attempted_by[cardinality(attempted_by)] = $1`, killedID).Scan(&stillHeld)
-		if stillHeld == 0 {
-			break
-		}
-		if time.Since(killedAt) > deadReplicaJobsBound {
-			t.Fatalf("%d jobs still marked running by the killed replica %s %.1f s after the kill; %s",
-				stillHeld, killedID, time.Since(killedAt).Seconds(), replicaDiagnostics(db))
-		}
-		time.Sleep(500 * time.Millisecond)
+	// Whatever the killed replica held went back to the queue, well before
+	// River's own rescue would have taken it.
+	switch took := <-handedBack; {
+	case took < 0:
+		t.Errorf("jobs still marked running by the killed replica %s after %s", killedID, settleBound)
+	case took > deadReplicaJobsBound:
+		t.Errorf("the killed replica's jobs were handed back %.1f s after the kill, want within %s", took.Seconds(), deadReplicaJobsBound)
+	default:
+		t.Logf("the killed replica's jobs handed back %.1f s after the kill", took.Seconds())
 	}
-	t.Logf("the killed replica's jobs handed back %.1f s after the kill", time.Since(killedAt).Seconds())
 	checkCharges(t, pg, db, results, nCharges)
 	checkPeriods(t, pg, db, nSubs)
 	checkPeriodicJobs(t, db)
