@@ -339,6 +339,8 @@ func TestExpectedFilesExist(t *testing.T) {
 		"k8s/deployment.yaml",
 		"k8s/service.yaml",
 		"k8s/pdb.yaml",
+		"k8s/hpa.yaml",
+		"lb/nginx.conf",
 		"../Dockerfile",
 		"../.dockerignore",
 	} {
@@ -385,6 +387,7 @@ func TestK8sKinds(t *testing.T) {
 		{"k8s/deployment.yaml", "apps/v1", "Deployment", "billingd"},
 		{"k8s/service.yaml", "v1", "Service", "billingd"},
 		{"k8s/pdb.yaml", "policy/v1", "PodDisruptionBudget", "billingd"},
+		{"k8s/hpa.yaml", "autoscaling/v2", "HorizontalPodAutoscaler", "billingd"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
@@ -665,14 +668,22 @@ func TestComposeBillingd(t *testing.T) {
 	if env := composeEnv(t, b); env["BILLINGD_MIGRATE"] != "false" {
 		t.Errorf(`billingd BILLINGD_MIGRATE = %q, want "false"`, env["BILLINGD_MIGRATE"])
 	}
+	// Replicas behind the lb service: a fixed host port would let only one
+	// of them start.
+	if n := mustInt(t, b, "deploy", "replicas"); n < 2 {
+		t.Errorf("billingd deploy.replicas = %d, want >= 2", n)
+	}
+	if ports, ok := lookup(b, "ports"); ok {
+		t.Errorf("billingd publishes %v; with several replicas only the lb may", ports)
+	}
 	published := false
-	for _, p := range stringList(t, mustGet(t, b, "ports"), "ports") {
+	for _, p := range stringList(t, mustGet(t, svcs["lb"], "ports"), "ports") {
 		if strings.HasSuffix(p, ":"+strconv.Itoa(containerPort)) || strings.HasSuffix(p, ":"+strconv.Itoa(containerPort)+"/tcp") {
 			published = true
 		}
 	}
 	if !published {
-		t.Errorf("billingd does not publish container port %d", containerPort)
+		t.Errorf("lb does not publish port %d", containerPort)
 	}
 	// The distroless image has no /bin/sh: a shell healthcheck would always fail.
 	if hc, ok := lookup(b, "healthcheck", "test"); ok {

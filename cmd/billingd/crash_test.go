@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"syscall"
@@ -32,7 +33,10 @@ func init() {
 	if os.Getenv(crashChildEnv) != "1" {
 		return
 	}
-	if err := run(context.Background(), []string{"serve"}, os.Stdout, os.Stderr); err != nil {
+	// SIGTERM drains, as in main.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, []string{"serve"}, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "billingd:", err)
 		os.Exit(1)
 	}

@@ -111,7 +111,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	gw := gateways.New(gwOpts)
 	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
 		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
-	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m}
+	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m, PGTimeout: payments.DefaultPGTimeout, PollOnly: cfg.JobsPollOnly}
 	if gwOpts.Trace {
 		jobOpts.Tracer = otel.GetTracerProvider() // tracing.Setup installed it
 	}
@@ -120,7 +120,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		return fmt.Errorf("job queue: %w", err)
 	}
 	st.SetDeliveryEnqueuer(jobs.Enqueuer(queue))
-	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Clock: clk, Logger: log, Metrics: m})
+	pay := payments.New(payments.Options{Store: st, Gateways: gw, Queue: queue, PublicBaseURL: cfg.PublicBaseURL, Clock: clk, Logger: log, Metrics: m, PGTimeout: jobOpts.PGTimeout})
 	subs := subscriptions.New(subscriptions.Options{Store: st, Payments: pay, Clock: clk, Logger: log})
 	deps.Payments, deps.Subscriptions = pay, subs
 	var advancer *testclock.Advancer
@@ -165,21 +165,32 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	if err := queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	live, err := jobs.StartLiveness(ctx, st, queue.ID(), log)
+	if err != nil {
+		stopJobs(queue, cfg.ShutdownTimeout, nil)
+		return fmt.Errorf("register replica: %w", err)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Msg("billingd listening")
+	log.Info().Str("addr", ln.Addr().String()).Str("replica", queue.ID()).Msg("billingd listening")
 
 	select {
 	case err := <-errc:
-		stopJobs(queue, cfg.ShutdownTimeout)
+		stopJobs(queue, cfg.ShutdownTimeout, live)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests, then jobs")
+	// New connections are refused at once; requests in flight and running
+	// jobs get the same timeout, side by side. A charge still waiting on
+	// its PG when it ends stays processing and is reconciled by another
+	// replica's sweep; an unfinished job runs again on another replica.
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests and jobs")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	jobsDone := make(chan struct{})
+	go func() { stopJobs(queue, cfg.ShutdownTimeout, live); close(jobsDone) }()
 	shutdownErr := srv.Shutdown(shutdownCtx)
-	stopJobs(queue, cfg.ShutdownTimeout)
+	<-jobsDone
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
@@ -190,12 +201,27 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	return nil
 }
 
-// stopJobs lets running jobs finish (they are idempotent, so one cut off
-// runs again elsewhere), then stops the queue.
-func stopJobs(queue interface{ Stop(context.Context) error }, timeout time.Duration) {
+// stopJobs stops fetching jobs and lets running ones finish within the
+// timeout; past it, their contexts are cancelled (they are idempotent and
+// run again elsewhere). Then the replica is marked gone, so other replicas
+// take over whatever it left running without waiting for its heartbeat to
+// go stale.
+func stopJobs(queue interface {
+	Stop(context.Context) error
+	StopAndCancel(context.Context) error
+}, timeout time.Duration, live *jobs.Liveness) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_ = queue.Stop(ctx)
+	if err := queue.Stop(ctx); err != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = queue.StopAndCancel(cctx)
+		ccancel()
+	}
+	if live != nil {
+		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		live.Stop(lctx)
+		lcancel()
+	}
 }
 
 // loopbackURL is how this process reaches its own listener.

@@ -57,6 +57,9 @@ type Config struct {
 	TestClock bool `split_words:"true" default:"false"`
 	// JobWorkers is how many background jobs one replica runs at once.
 	JobWorkers int `split_words:"true" default:"10"`
+	// JobsPollOnly makes River poll for jobs instead of LISTENing: for
+	// PgBouncer in transaction mode, where LISTEN does not work.
+	JobsPollOnly bool `split_words:"true" default:"false"`
 	// TrustedProxies lists CIDR ranges of proxies whose X-Forwarded-For
 	// names the client (for PG webhook allow lists); empty trusts none.
 	TrustedProxies []string `split_words:"true"`

@@ -47,6 +47,12 @@ type Options struct {
 	Workers int // concurrent jobs per replica
 	Logger  zerolog.Logger
 	Metrics *metrics.Metrics // counts worked jobs; may be nil
+	// PGTimeout is the payment service's bound on one PG call (0:
+	// payments.DefaultPGTimeout): jobs get that plus the time to record.
+	PGTimeout time.Duration
+	// PollOnly polls for jobs instead of LISTENing (PgBouncer in
+	// transaction mode).
+	PollOnly bool
 	// Tracer, when set, gives every worked job a span (trace.go); nil
 	// when tracing is off, so it costs nothing.
 	Tracer trace.TracerProvider
@@ -61,6 +67,9 @@ const NotificationWorkers = 2
 func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx], error) {
 	if o.Workers == 0 {
 		o.Workers = 10
+	}
+	if o.PGTimeout == 0 {
+		o.PGTimeout = payments.DefaultPGTimeout
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -87,23 +96,20 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 			river.QueueDefault:         {MaxWorkers: o.Workers},
 			payments.NotificationQueue: {MaxWorkers: NotificationWorkers},
 		},
-		Workers:    workers,
-		Logger:     slog.New(zerolog.NewSlogHandler(o.Logger)),
-		Hooks:      observeHooks(o.Metrics),
-		Middleware: middleware,
+		Workers:              workers,
+		JobTimeout:           jobTimeout(o.PGTimeout),
+		RescueStuckJobsAfter: rescueAfter(o.PGTimeout),
+		Logger:               slog.New(zerolog.NewSlogHandler(o.Logger)),
+		Hooks:                observeHooks(o.Metrics),
+		Middleware:           middleware,
+		PollOnly:             o.PollOnly,
 		PeriodicJobs: append([]*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-				func() (river.JobArgs, *river.InsertOpts) { return SweepStaleArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-				func() (river.JobArgs, *river.InsertOpts) { return SubscriptionTickArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(NotificationSweepInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return SweepNotificationsArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(5*time.Minute),
-				func() (river.JobArgs, *river.InsertOpts) { return ExpireRegistrationsArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PruneIdempotencyArgs{}, nil }, nil),
-			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-				func() (river.JobArgs, *river.InsertOpts) { return PruneNotificationWindowsArgs{}, nil }, nil),
+			periodic(time.Minute, SweepStaleArgs{}, nil),
+			periodic(time.Minute, SubscriptionTickArgs{}, nil),
+			periodic(NotificationSweepInterval, SweepNotificationsArgs{}, nil),
+			periodic(5*time.Minute, ExpireRegistrationsArgs{}, nil),
+			periodic(time.Hour, PruneIdempotencyArgs{}, nil),
+			periodic(time.Hour, PruneNotificationWindowsArgs{}, nil),
 		}, webhookJobs...),
 	})
 }

@@ -131,9 +131,7 @@ func addWebhookJobs(workers *river.Workers, deps *Deps) []*river.PeriodicJob {
 	river.AddWorker(workers, &dispatchWorker{deps: deps})
 	river.AddWorker(workers, &pruneEventsWorker{deps: deps})
 	return []*river.PeriodicJob{
-		river.NewPeriodicJob(river.PeriodicInterval(time.Minute),
-			func() (river.JobArgs, *river.InsertOpts) { return DispatchDeliveriesArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}),
-		river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return PruneEventsArgs{}, nil }, nil),
+		periodic(time.Minute, DispatchDeliveriesArgs{}, &river.PeriodicJobOpts{RunOnStart: true}),
+		periodic(time.Hour, PruneEventsArgs{}, nil),
 	}
 }

@@ -63,7 +63,7 @@ func New(o Options) *Service {
 		o.Clock = realClock{}
 	}
 	if o.PGTimeout == 0 {
-		o.PGTimeout = 40 * time.Second
+		o.PGTimeout = DefaultPGTimeout
 	}
 	return &Service{store: o.Store, gateways: o.Gateways, queue: o.Queue, publicURL: o.PublicBaseURL,
 		clock: o.Clock, log: o.Logger, pgTimeout: o.PGTimeout, metrics: o.Metrics, notificationLimits: o.NotificationLimits.withDefaults()}
