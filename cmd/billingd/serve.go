@@ -109,7 +109,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		}
 	}
 	gw := gateways.New(gwOpts)
-	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
+	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention, AuditRetention: cfg.AuditRetention,
 		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
 	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m}
 	if gwOpts.Trace {

@@ -185,6 +185,7 @@ func New(o Options) *Server {
 		r.Get("/provider_accounts/{id}", s.getProviderAccount)
 		r.Patch("/provider_accounts/{id}", s.updateProviderAccount)
 		r.Delete("/provider_accounts/{id}", s.deleteProviderAccount)
+		r.Get("/audit_events", s.listAuditEvents)
 	})
 
 	if o.Sandbox != nil {
