@@ -26,3 +26,15 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+
+-- Console sessions: the cookie holds a random token, the table its hash, so
+-- a database reader cannot sign in, and logout ends a session everywhere.
+CREATE TABLE console_sessions (
+    token_hash   bytea PRIMARY KEY,
+    operator     text NOT NULL,
+    csrf_token   text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL
+);
+CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
