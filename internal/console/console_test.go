@@ -46,7 +46,7 @@ func TestConsoleFindAndRefund(t *testing.T) {
 			t.Fatalf("the refund's webhook delivery never showed as delivered:\n%s", text(t, ctx))
 		}
 		time.Sleep(300 * time.Millisecond)
-		run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`main[data-page=payment]`)))
+		reload(t, ctx, `main[data-page=payment]`)
 	}
 	screenshot(t, ctx, "console-payment")
 

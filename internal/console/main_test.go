@@ -60,13 +60,16 @@ func startBrowser() (stop func()) {
 	return func() { cancelBrowser(); cancelAlloc() }
 }
 
-// newTab opens a tab for t; it fails (never skips) without a browser.
+// newTab opens a tab for t in a browser context of its own: cookies are
+// per host, not per port, and every test's server is on 127.0.0.1, so
+// shared cookies would sign tests in and out of each other's consoles. It
+// fails (never skips) without a browser.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
 	if browser.err != nil {
 		t.Fatal(browser.err)
 	}
-	ctx, cancel := chromedp.NewContext(browser.ctx)
+	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
@@ -87,7 +90,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		artifactsDir = filepath.Join(os.TempDir(), "billingd-browser-tests")
 		_ = os.MkdirAll(artifactsDir, 0o755)
 	})
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG, the whole page
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

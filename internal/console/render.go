@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -81,6 +82,7 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(*p)
 	},
 	"mask": mask,
+	"hasPrefix": strings.HasPrefix,
 	"list": func(v ...string) []string { return v },
 	"pays": func(sc scope, list []billing.Payment) any {
 		return struct {

@@ -52,7 +52,11 @@ type testBundle struct {
 
 var impCounter atomic.Int64
 
-func setup(t *testing.T) *testBundle {
+func setup(t *testing.T) *testBundle { return setupWith(t, 100) }
+
+// setupWith takes the sign-in rate limit: tests sign in often from one
+// address.
+func setupWith(t *testing.T, loginsPerMinute int) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.NewStore(t)
@@ -85,7 +89,7 @@ func setup(t *testing.T) *testBundle {
 	})
 	adm := admin.New(st, srv.URL)
 	con, err := console.New(console.Options{Store: st, Admin: adm, Payments: pay, Subscriptions: subs, AdminToken: adminToken,
-		Logger: log, LoginsPerMinute: 5})
+		Logger: log, LoginsPerMinute: loginsPerMinute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,22 +216,63 @@ func requireText(t *testing.T, ctx context.Context, want ...string) {
 	}
 }
 
-// click clicks a selector, then waits for what the next page shows.
+// click clicks a selector, then waits for what the next page shows. The
+// click and the wait are JavaScript polled from Go: a page that replaces
+// itself can leave a DOM query waiting on the old document.
 func click(t *testing.T, ctx context.Context, sel, next string) {
 	t.Helper()
-	run(t, ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS(next)))
+	js, _ := json.Marshal(sel)
+	// Mark the current document, so the wait sees the next one.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.documentElement.dataset.old = "1", document.querySelector(`+string(js)+`).click(), true)`)); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+		t.Fatalf("click %s: %v; page: %s", sel, err, body)
+	}
+	waitFor(t, ctx, next, true)
+}
+
+// waitFor polls until a selector matches in a document loaded after the
+// last click (fresh) or in any.
+func waitFor(t *testing.T, ctx context.Context, sel string, fresh bool) {
+	t.Helper()
+	js, _ := json.Marshal(sel)
+	expr := `document.readyState === "complete" && !!document.querySelector(` + string(js) + `)`
+	if fresh {
+		expr += ` && !document.documentElement.dataset.old`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+			t.Fatalf("timed out waiting for %s (err=%v); page: %s", sel, err, strings.TrimSpace(body))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // open loads a console path and waits for a selector.
 func (b *testBundle) open(t *testing.T, ctx context.Context, path, next string) {
 	t.Helper()
-	run(t, ctx, chromedp.Navigate(b.url+path), chromedp.WaitVisible(chromedp.CSS(next)))
+	run(t, ctx, chromedp.Navigate(b.url+path))
+	waitFor(t, ctx, next, false)
 }
 
 // login signs in through the form.
 func (b *testBundle) login(t *testing.T, ctx context.Context, operator string) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(b.url+"/console/"),
-		chromedp.SetValue(chromedp.CSS("#operator-name"), operator), chromedp.SetValue(chromedp.CSS("#token"), adminToken),
-		chromedp.Submit(chromedp.CSS("#login")), chromedp.WaitVisible(chromedp.CSS("#attention-unknown")))
+		chromedp.SetValue(chromedp.CSS("#operator-name"), operator), chromedp.SetValue(chromedp.CSS("#token"), adminToken))
+	click(t, ctx, "#login button", "#attention-unknown")
+}
+
+// reload loads the page again.
+func reload(t *testing.T, ctx context.Context, next string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.documentElement.dataset.old = "1", location.reload(), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, next, true)
 }

@@ -286,7 +286,7 @@ func (c *Console) webhooksPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p := page{Title: "Webhooks", Nav: "webhooks", Scope: sc, Notice: q.Get("done"), Data: struct {
 		Endpoints  []billing.WebhookEndpoint
-		Deliveries []billing.WebhookDelivery
+		Deliveries []store.DeliveryRow
 		Failing    bool
 	}{endpoints, deliveries, failing}}
 	if more {

@@ -77,7 +77,7 @@ type Attention struct {
 	Flagged           []billing.Payment      // the PG answered something other than what was sent
 	Dunning           []billing.Subscription // past_due or unpaid
 	DisabledEndpoints []billing.WebhookEndpoint
-	FailingDeliveries []billing.WebhookDelivery
+	FailingDeliveries []DeliveryRow
 	FailingAccounts   []FailingAccount
 }
 
@@ -141,9 +141,15 @@ func (s *Store) ConsoleAttention(ctx context.Context, merchantID string, mode bi
 	return a, nil
 }
 
+// DeliveryRow is a webhook delivery with what its event is about.
+type DeliveryRow struct {
+	billing.WebhookDelivery
+	EventType, ObjectID string
+}
+
 // ListWebhookDeliveries returns a page of deliveries, newest first; failing
 // keeps those that failed or are being retried after a failed attempt.
-func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID string, mode billing.Mode, failing bool, p Page) ([]billing.WebhookDelivery, bool, error) {
+func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID string, mode billing.Mode, failing bool, p Page) ([]DeliveryRow, bool, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+webhookDeliveryColumns+` FROM webhook_deliveries
 		WHERE merchant_id = $1 AND mode = $2 AND ($3 = '' OR id < $3)
 		  AND (NOT $4 OR state = 'failed' OR (state = 'pending' AND attempt_count > 0))
@@ -151,9 +157,35 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID string, mo
 	if err != nil {
 		return nil, false, fmt.Errorf("list deliveries: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (billing.WebhookDelivery, error) { return scanWebhookDelivery(row) })
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DeliveryRow, error) {
+		d, err := scanWebhookDelivery(row)
+		return DeliveryRow{WebhookDelivery: d}, err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("list deliveries: %w", err)
+	}
+	ids := make([]string, len(list))
+	for i, d := range list {
+		ids[i] = d.EventID
+	}
+	rows, err = s.pool.Query(ctx, `SELECT id, type, object_id FROM events WHERE id = ANY ($1)`, ids)
+	if err != nil {
+		return nil, false, fmt.Errorf("events of deliveries: %w", err)
+	}
+	type ev struct{ id, typ, object string }
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ev, error) {
+		var e ev
+		return e, row.Scan(&e.id, &e.typ, &e.object)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("events of deliveries: %w", err)
+	}
+	for _, e := range evs {
+		for i := range list {
+			if list[i].EventID == e.id {
+				list[i].EventType, list[i].ObjectID = e.typ, e.object
+			}
+		}
 	}
 	return trimPage(list, p)
 }
