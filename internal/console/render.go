@@ -81,9 +81,9 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(*p)
 	},
-	"mask": mask,
+	"mask":      mask,
 	"hasPrefix": strings.HasPrefix,
-	"list": func(v ...string) []string { return v },
+	"list":      func(v ...string) []string { return v },
 	"pays": func(sc scope, list []billing.Payment) any {
 		return struct {
 			Scope scope
