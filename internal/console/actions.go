@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/payments"
 	"github.com/billingd/billingd/internal/store"
@@ -141,6 +142,29 @@ var actions = map[string]action{
 		}},
 }
 
+// actionObject names what an action acts on: a resend names its event
+// (the endpoint is in the summary).
+func actionObject(f url.Values) (string, string) {
+	for _, kv := range [][2]string{{"payment", "payment"}, {"subscription", "subscription"}, {"event", "event"},
+		{"endpoint", "webhook_endpoint"}, {"key", "api_key"}} {
+		if id := f.Get(kv[0]); id != "" {
+			return kv[1], id
+		}
+	}
+	return "", ""
+}
+
+// actionSummary keeps an action's non-empty amounts and references.
+func actionSummary(f url.Values) map[string]any {
+	out := map[string]any{}
+	for field, name := range map[string]string{"amount": "amount", "reason": "reason", "endpoint": "endpoint_id", "event": "event_id"} {
+		if v := f.Get(field); v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
 func caller(sc scope) payments.Caller {
 	return payments.Caller{MerchantID: sc.Merchant, Mode: sc.Mode, Secret: true}
 }
@@ -229,6 +253,15 @@ func (c *Console) performAction(w http.ResponseWriter, r *http.Request) {
 		// The key is released, its recovery point kept, so confirming
 		// again retries (and a refund resumes where it stopped).
 		_ = c.o.Store.ReleaseIdempotencyKey(r.Context(), key)
+		c.fail(w, r, err)
+		return
+	}
+	// The change wrote its own audit rows with it; this one records the
+	// operator's request, also when the change turned out to be none (the
+	// PG had answered already, a resend to the same endpoint).
+	objType, objID := actionObject(f)
+	if err := c.o.Store.RecordAudit(r.Context(), audit.Change{MerchantID: sc.Merchant, Mode: string(sc.Mode), Action: "console." + name,
+		ObjectType: objType, ObjectID: objID, Summary: actionSummary(f)}); err != nil {
 		c.fail(w, r, err)
 		return
 	}
