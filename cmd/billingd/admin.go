@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os/user"
 	"strings"
 
 	"github.com/billingd/billingd/internal/admin"
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/config"
 )
 
@@ -30,6 +32,7 @@ func adminCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer st.Close()
 	svc := admin.New(st, cfg.PublicBaseURL)
+	ctx = audit.WithActor(ctx, cliActor())
 
 	want := func(n int, shape string) error {
 		if len(args)-1 != n {
@@ -94,4 +97,14 @@ func adminCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError(fmt.Sprintf("unknown admin action %q", args[0]))
 	}
 	return nil
+}
+
+// cliActor names whoever runs `billingd admin` in the audit log: the
+// operating system's user, as the shell that ran it knows them.
+func cliActor() audit.Actor {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return audit.Actor{Type: audit.ActorCLI, ID: name}
 }

@@ -297,6 +297,7 @@ billingd dev is ready at $BASE   (API docs: $BASE/docs)
   admin token      $ADMIN
   iamport imp_key  $IMPKEY  (sandbox)
   demo checkout    $BASE/sandbox/demo  (register a card and certify an identity in a browser)
+  operator console $BASE/console  (sign in with the admin token; find the walkthrough's payment)
 
 Walk through a customer, a PAYCO billing key, a charge, a refund and three months of a
 subscription (paste into bash):

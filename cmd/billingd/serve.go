@@ -18,6 +18,7 @@ import (
 	"github.com/billingd/billingd/internal/api"
 	"github.com/billingd/billingd/internal/clock"
 	"github.com/billingd/billingd/internal/config"
+	"github.com/billingd/billingd/internal/console"
 	"github.com/billingd/billingd/internal/gateways"
 	"github.com/billingd/billingd/internal/identity"
 	"github.com/billingd/billingd/internal/jobs"
@@ -109,7 +110,7 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		}
 	}
 	gw := gateways.New(gwOpts)
-	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention,
+	deps := &jobs.Deps{Store: st, EventRetention: cfg.EventRetention, AuditRetention: cfg.AuditRetention,
 		Webhooks: webhooks.New(webhooks.Options{Store: st, Guard: guard, Metrics: m, Logger: log})}
 	jobOpts := jobs.Options{Workers: cfg.JobWorkers, Logger: log, Metrics: m, PGTimeout: payments.DefaultPGTimeout, PollOnly: cfg.JobsPollOnly}
 	if gwOpts.Trace {
@@ -128,9 +129,15 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 		advancer = testclock.New(clk, sb, pay, subs)
 	}
 
+	adm := admin.New(st, cfg.PublicBaseURL)
+	con, err := console.New(console.Options{Store: st, Admin: adm, Payments: pay, Subscriptions: subs, AdminToken: cfg.AdminToken, Logger: log})
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Options{
+		Console:        con,
 		Store:          st,
-		Admin:          admin.New(st, cfg.PublicBaseURL),
+		Admin:          adm,
 		Gateways:       gw,
 		Payments:       pay,
 		Subscriptions:  subs,

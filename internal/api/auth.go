@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -62,7 +63,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p := principal{MerchantID: key.MerchantID, Mode: key.Mode, KeyID: key.ID, Kind: key.Kind}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		ctx := withActor(r, audit.ActorAPIKey, key.ID)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, p)))
 	})
 }
 
@@ -172,6 +174,6 @@ func (s *Server) adminOnly(next http.Handler) http.Handler {
 				Message: "send the admin token as Authorization: Bearer $BILLINGD_ADMIN_TOKEN"})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withActor(r, audit.ActorAdminToken, "admin")))
 	})
 }

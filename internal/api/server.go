@@ -48,6 +48,8 @@ type Options struct {
 	TrustedProxies []string
 	// Mount adds routes outside the API (the sandbox PGs in dev and test).
 	Mount func(chi.Router)
+	// Console, when set, is the operator console served at /console.
+	Console http.Handler
 	// Metrics records request latencies and serves /metrics; may be nil.
 	Metrics *metrics.Metrics
 	// WebhookGuard checks merchants' webhook endpoint URLs.
@@ -185,6 +187,7 @@ func New(o Options) *Server {
 		r.Get("/provider_accounts/{id}", s.getProviderAccount)
 		r.Patch("/provider_accounts/{id}", s.updateProviderAccount)
 		r.Delete("/provider_accounts/{id}", s.deleteProviderAccount)
+		r.Get("/audit_events", s.listAuditEvents)
 	})
 
 	if o.Sandbox != nil {
@@ -195,6 +198,9 @@ func New(o Options) *Server {
 		r.Mount("/sandbox", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			sb.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), chi.RouteCtxKey, nil)))
 		}))
+	}
+	if o.Console != nil {
+		r.Mount("/console", o.Console)
 	}
 	if o.Mount != nil {
 		o.Mount(r)

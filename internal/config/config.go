@@ -68,6 +68,8 @@ type Config struct {
 	// EventRetention is how long events, with their webhook deliveries
 	// and attempts, are kept: at least 30 days, the API's promise.
 	EventRetention time.Duration `split_words:"true" default:"720h"`
+	// AuditRetention is how long audit log rows are kept (0: forever).
+	AuditRetention time.Duration `split_words:"true" default:"8760h"`
 	// WebhookAllowPrivate lets webhook deliveries reach private, loopback
 	// and link-local addresses: for development and tests only.
 	WebhookAllowPrivate bool `split_words:"true" default:"false"`

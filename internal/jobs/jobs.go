@@ -40,6 +40,8 @@ type Deps struct {
 	// events are kept (0: DefaultEventRetention).
 	Webhooks       *webhooks.Deliverer
 	EventRetention time.Duration
+	// AuditRetention is how long audit rows are kept (0: forever).
+	AuditRetention time.Duration
 }
 
 // Options configures the client.
@@ -86,6 +88,7 @@ func NewClient(pool *pgxpool.Pool, deps *Deps, o Options) (*river.Client[pgx.Tx]
 	river.AddWorker(workers, &tickWorker{deps: deps})
 	river.AddWorker(workers, &revokeWorker{deps: deps})
 	webhookJobs := addWebhookJobs(workers, deps)
+	webhookJobs = append(webhookJobs, addAuditJobs(workers, deps)...)
 
 	var middleware []rivertype.Middleware
 	if o.Tracer != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -160,11 +161,16 @@ func (s *Store) DeleteBillingKey(ctx context.Context, tx pgx.Tx, k billing.Billi
 
 // SetDefaultBillingKey makes an active key its customer's default.
 func (s *Store) SetDefaultBillingKey(ctx context.Context, k billing.BillingKey) error {
-	_, err := s.pool.Exec(ctx, `UPDATE customers SET default_billing_key_id = $2, updated_at = now() WHERE id = $1`, k.CustomerID, k.ID)
-	if err != nil {
-		return fmt.Errorf("set default billing key %s: %w", k.ID, err)
-	}
-	return nil
+	return s.audited(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE customers SET default_billing_key_id = $2, updated_at = now() WHERE id = $1`, k.CustomerID, k.ID)
+		if err != nil {
+			return fmt.Errorf("set default billing key %s: %w", k.ID, err)
+		}
+		return nil
+	}, func() audit.Change {
+		return audit.Change{MerchantID: k.MerchantID, Mode: string(k.Mode), Action: "billing_key.set_default", ObjectType: "billing_key",
+			ObjectID: k.ID, Summary: map[string]any{"customer_id": k.CustomerID}}
+	})
 }
 
 // ExpirePendingBillingKeys fails pending keys past their deadline and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -152,7 +153,9 @@ func (s *Store) CreateCertification(ctx context.Context, c billing.Certification
 				return fmt.Errorf("mark customer %s verified: %w", *c.CustomerID, err)
 			}
 		}
-		return nil
+		// Status only: the identity is what the log must never hold.
+		return insertAuditQ(ctx, tx, audit.Change{MerchantID: c.MerchantID, Mode: string(c.Mode), Action: "certification.created",
+			ObjectType: "certification", ObjectID: c.ID, Summary: map[string]any{"status": string(c.Status), "provider": c.Provider}})
 	})
 	if constraint, ok := uniqueViolation(err); ok && constraint == "certifications_receipt" {
 		existing, found, ferr := s.FindCertificationByReceipt(ctx, c.MerchantID, c.Mode, c.ReceiptID)

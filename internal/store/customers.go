@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -59,11 +60,15 @@ func customerArgs(c billing.Customer) []any {
 // CreateCustomer stores a new customer. A live customer of the same merchant
 // and mode with the same external_id is a conflict naming that customer.
 func (s *Store) CreateCustomer(ctx context.Context, c billing.Customer) (billing.Customer, error) {
-	row := s.pool.QueryRow(ctx, `
-		INSERT INTO customers (id, merchant_id, mode, external_id, name, email, phone, birth, gender, metadata)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		RETURNING `+customerColumns, customerArgs(c)...)
-	created, err := scanCustomer(row)
+	var created billing.Customer
+	err := s.audited(ctx, func(tx pgx.Tx) error {
+		var err error
+		created, err = scanCustomer(tx.QueryRow(ctx, `
+			INSERT INTO customers (id, merchant_id, mode, external_id, name, email, phone, birth, gender, metadata)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			RETURNING `+customerColumns, customerArgs(c)...))
+		return err
+	}, func() audit.Change { return customerChange("customer.created", c) })
 	if err != nil {
 		return c, s.customerWriteError(ctx, c, err)
 	}
@@ -107,22 +112,32 @@ func (s *Store) UpdateCustomer(ctx context.Context, merchantID string, mode bill
 		if err != nil {
 			return s.customerWriteError(ctx, c, err)
 		}
-		return nil
+		return insertAuditQ(ctx, tx, customerChange("customer.updated", c))
 	})
 	return updated, err
 }
 
 // DeleteCustomer soft-deletes a customer; its external_id becomes free.
 func (s *Store) DeleteCustomer(ctx context.Context, merchantID string, mode billing.Mode, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE customers SET deleted_at = now(), updated_at = now()
-		WHERE id = $1 AND merchant_id = $2 AND mode = $3 AND deleted_at IS NULL`, id, merchantID, mode)
-	if err != nil {
-		return fmt.Errorf("delete customer %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return billing.NotFound("customer", id)
-	}
-	return nil
+	return s.audited(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE customers SET deleted_at = now(), updated_at = now()
+			WHERE id = $1 AND merchant_id = $2 AND mode = $3 AND deleted_at IS NULL`, id, merchantID, mode)
+		if err != nil {
+			return fmt.Errorf("delete customer %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return billing.NotFound("customer", id)
+		}
+		return nil
+	}, func() audit.Change {
+		return customerChange("customer.deleted", billing.Customer{ID: id, MerchantID: merchantID, Mode: mode})
+	})
+}
+
+// customerChange names a change to a customer; a customer's fields are
+// identity data, so the summary has none of them.
+func customerChange(action string, c billing.Customer) audit.Change {
+	return audit.Change{MerchantID: c.MerchantID, Mode: string(c.Mode), Action: action, ObjectType: "customer", ObjectID: c.ID}
 }
 
 // CustomerFilter selects a page of customers.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -33,6 +34,9 @@ func (s *Store) InsertEventAnswering(ctx context.Context, tx pgx.Tx, e billing.E
 	if a != nil {
 		a.queue(b)
 	}
+	// The actor's audit row, when there is one, rides in the same batch.
+	audited := queueAudit(ctx, b, audit.Change{MerchantID: e.MerchantID, Mode: string(e.Mode), Action: e.Type,
+		ObjectType: e.ObjectType, ObjectID: e.ObjectID, Summary: e.Data})
 	br := tx.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
@@ -51,6 +55,12 @@ func (s *Store) InsertEventAnswering(ctx context.Context, tx pgx.Tx, e billing.E
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+	}
+	if audited {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("insert audit event %s: %w", e.Type, err)
 		}
 	}
 	if err := br.Close(); err != nil {

@@ -8,14 +8,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
 // CreateMerchant stores a new merchant.
 func (s *Store) CreateMerchant(ctx context.Context, m billing.Merchant) (billing.Merchant, error) {
-	err := s.pool.QueryRow(ctx,
-		`INSERT INTO merchants (id, name) VALUES ($1, $2) RETURNING created_at`,
-		m.ID, m.Name).Scan(&m.CreatedAt)
+	err := s.audited(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx,
+			`INSERT INTO merchants (id, name) VALUES ($1, $2) RETURNING created_at`,
+			m.ID, m.Name).Scan(&m.CreatedAt)
+	}, func() audit.Change {
+		return audit.Change{MerchantID: m.ID, Action: "merchant.created", ObjectType: "merchant", ObjectID: m.ID}
+	})
 	if err != nil {
 		return m, fmt.Errorf("create merchant: %w", err)
 	}
@@ -52,11 +57,16 @@ func (s *Store) FindMerchantByName(ctx context.Context, name string) (billing.Me
 
 // CreateAPIKey stores a key's hash. The merchant must exist.
 func (s *Store) CreateAPIKey(ctx context.Context, k billing.APIKey) (billing.APIKey, error) {
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO api_keys (id, merchant_id, kind, mode, key_hash, key_hint)
-		SELECT $1, id, $3, $4, $5, $6 FROM merchants WHERE id = $2
-		RETURNING created_at`,
-		k.ID, k.MerchantID, k.Kind, k.Mode, k.Hash, k.Hint).Scan(&k.CreatedAt)
+	err := s.audited(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `
+			INSERT INTO api_keys (id, merchant_id, kind, mode, key_hash, key_hint)
+			SELECT $1, id, $3, $4, $5, $6 FROM merchants WHERE id = $2
+			RETURNING created_at`,
+			k.ID, k.MerchantID, k.Kind, k.Mode, k.Hash, k.Hint).Scan(&k.CreatedAt)
+	}, func() audit.Change {
+		return audit.Change{MerchantID: k.MerchantID, Mode: string(k.Mode), Action: "api_key.created", ObjectType: "api_key",
+			ObjectID: k.ID, Summary: map[string]any{"kind": k.Kind, "hint": k.Hint}}
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, billing.NotFound("merchant", k.MerchantID)
 	}
@@ -71,10 +81,15 @@ func (s *Store) CreateAPIKey(ctx context.Context, k billing.APIKey) (billing.API
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) (billing.APIKey, error) {
 	k := billing.APIKey{ID: id}
 	var revoked time.Time
-	err := s.pool.QueryRow(ctx, `
-		UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-		RETURNING merchant_id, kind, mode, key_hint, created_at, revoked_at`, id).
-		Scan(&k.MerchantID, &k.Kind, &k.Mode, &k.Hint, &k.CreatedAt, &revoked)
+	err := s.audited(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `
+			UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+			RETURNING merchant_id, kind, mode, key_hint, created_at, revoked_at`, id).
+			Scan(&k.MerchantID, &k.Kind, &k.Mode, &k.Hint, &k.CreatedAt, &revoked)
+	}, func() audit.Change {
+		return audit.Change{MerchantID: k.MerchantID, Mode: string(k.Mode), Action: "api_key.revoked", ObjectType: "api_key",
+			ObjectID: k.ID, Summary: map[string]any{"kind": k.Kind, "hint": k.Hint}}
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return k, billing.NotFound("api key", id)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -75,12 +76,16 @@ func (s *Store) CreateProviderAccount(ctx context.Context, a billing.ProviderAcc
 	if settings == nil {
 		settings = map[string]any{}
 	}
-	row := s.pool.QueryRow(ctx, `
-		INSERT INTO provider_accounts (id, merchant_id, mode, provider, credentials_sealed, credentials_key_id, base_url, settings)
-		SELECT $1, id, $3, $4, $5, $6, nullif($7, ''), $8 FROM merchants WHERE id = $2
-		RETURNING `+providerAccountColumns,
-		a.ID, a.MerchantID, a.Mode, a.Provider, sealed, keyID, a.BaseURL, settings)
-	created, err := s.scanProviderAccount(row)
+	var created billing.ProviderAccount
+	err = s.audited(ctx, func(tx pgx.Tx) error {
+		var err error
+		created, err = s.scanProviderAccount(tx.QueryRow(ctx, `
+			INSERT INTO provider_accounts (id, merchant_id, mode, provider, credentials_sealed, credentials_key_id, base_url, settings)
+			SELECT $1, id, $3, $4, $5, $6, nullif($7, ''), $8 FROM merchants WHERE id = $2
+			RETURNING `+providerAccountColumns,
+			a.ID, a.MerchantID, a.Mode, a.Provider, sealed, keyID, a.BaseURL, settings))
+		return err
+	}, func() audit.Change { return providerAccountChange("provider_account.created", created) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, billing.NotFound("merchant", a.MerchantID)
 	}
@@ -164,7 +169,10 @@ func (s *Store) UpdateProviderAccount(ctx context.Context, id string, change fun
 			UPDATE provider_accounts SET credentials_sealed = $2, credentials_key_id = $3,
 				base_url = nullif($4, ''), settings = $5, updated_at = now()
 			WHERE id = $1 RETURNING `+providerAccountColumns, a.ID, sealed, keyID, a.BaseURL, a.Settings))
-		return err
+		if err != nil {
+			return err
+		}
+		return insertAuditQ(ctx, tx, providerAccountChange("provider_account.updated", updated))
 	})
 	return updated, err
 }
@@ -173,12 +181,13 @@ func (s *Store) UpdateProviderAccount(ctx context.Context, id string, change fun
 // need it (ErrProviderAccountInUse): reconciling, settling and refunding
 // them all go through the account.
 func (s *Store) DeleteProviderAccount(ctx context.Context, id string) error {
-	return s.WithTx(ctx, func(tx pgx.Tx) error {
+	var a billing.ProviderAccount
+	return s.audited(ctx, func(tx pgx.Tx) error {
 		// FOR UPDATE waits for transactions inserting payments of the
 		// account (their foreign key holds KEY SHARE on it), so the check
 		// below sees them.
-		var found bool
-		err := tx.QueryRow(ctx, `SELECT true FROM provider_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&found)
+		err := tx.QueryRow(ctx, `SELECT merchant_id, mode, provider FROM provider_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+			id).Scan(&a.MerchantID, &a.Mode, &a.Provider)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return billing.NotFound("provider account", id)
 		}
@@ -196,12 +205,19 @@ func (s *Store) DeleteProviderAccount(ctx context.Context, id string) error {
 		if inUse {
 			return ErrProviderAccountInUse
 		}
-		_, err = tx.Exec(ctx, `UPDATE provider_accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, id)
-		if err != nil {
+		if _, err = tx.Exec(ctx, `UPDATE provider_accounts SET deleted_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("delete provider account %s: %w", id, err)
 		}
+		a.ID = id
 		return nil
-	})
+	}, func() audit.Change { return providerAccountChange("provider_account.deleted", a) })
+}
+
+// providerAccountChange describes a change to an account for the audit
+// log: which PG and mode, never the credentials.
+func providerAccountChange(action string, a billing.ProviderAccount) audit.Change {
+	return audit.Change{MerchantID: a.MerchantID, Mode: string(a.Mode), Action: action, ObjectType: "provider_account",
+		ObjectID: a.ID, Summary: map[string]any{"provider": a.Provider, "base_url": a.BaseURL}}
 }
 
 // ErrProviderAccountInUse refuses to delete an account whose payments are

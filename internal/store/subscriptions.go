@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -202,12 +203,16 @@ func (s *Store) MerchantSettings(ctx context.Context, q pgx.Tx, merchantID strin
 
 // SetMerchantSettings replaces a merchant's settings.
 func (s *Store) SetMerchantSettings(ctx context.Context, merchantID string, settings map[string]any) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE merchants SET settings = $2 WHERE id = $1`, merchantID, settings)
-	if err != nil {
-		return fmt.Errorf("set merchant settings: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return billing.NotFound("merchant", merchantID)
-	}
-	return nil
+	return s.audited(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE merchants SET settings = $2 WHERE id = $1`, merchantID, settings)
+		if err != nil {
+			return fmt.Errorf("set merchant settings: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return billing.NotFound("merchant", merchantID)
+		}
+		return nil
+	}, func() audit.Change {
+		return audit.Change{MerchantID: merchantID, Action: "merchant.settings_updated", ObjectType: "merchant", ObjectID: merchantID}
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -297,6 +298,10 @@ func (s *Store) ResendEvent(ctx context.Context, merchantID string, mode billing
 			}
 			out = append(out, d)
 			refs = append(refs, DeliveryRef{ID: d.ID, Run: d.Run})
+		}
+		if err := insertAuditQ(ctx, tx, audit.Change{MerchantID: merchantID, Mode: string(mode), Action: "event.resent",
+			ObjectType: "event", ObjectID: eventID, Summary: map[string]any{"endpoint_id": endpointID}}); err != nil {
+			return err
 		}
 		if s.enqueue != nil {
 			return s.enqueue(ctx, tx, refs)

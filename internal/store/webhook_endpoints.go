@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -96,7 +97,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e billing.WebhookEndp
 		if err != nil {
 			return fmt.Errorf("create webhook endpoint: %w", err)
 		}
-		return nil
+		return insertAuditQ(ctx, tx, endpointChange("webhook_endpoint.created", created))
 	})
 	return created, err
 }
@@ -188,7 +189,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, merchantID string, mo
 		if err != nil {
 			return fmt.Errorf("update webhook endpoint %s: %w", id, err)
 		}
-		return nil
+		return insertAuditQ(ctx, tx, endpointChange("webhook_endpoint.updated", updated))
 	})
 	return updated, err
 }
@@ -210,6 +211,14 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, merchantID string, mo
 		if err != nil {
 			return fmt.Errorf("cancel deliveries of %s: %w", id, err)
 		}
-		return nil
+		return insertAuditQ(ctx, tx, endpointChange("webhook_endpoint.deleted",
+			billing.WebhookEndpoint{ID: id, MerchantID: merchantID, Mode: mode}))
 	})
+}
+
+// endpointChange describes a change to an endpoint: its URL, events and
+// status, never its signing secrets.
+func endpointChange(action string, e billing.WebhookEndpoint) audit.Change {
+	return audit.Change{MerchantID: e.MerchantID, Mode: string(e.Mode), Action: action, ObjectType: "webhook_endpoint",
+		ObjectID: e.ID, Summary: map[string]any{"url": e.URL, "status": string(e.Status), "enabled_events": e.EnabledEvents}}
 }

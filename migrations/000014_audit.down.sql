@@ -1,0 +1,3 @@
+DROP TABLE console_sessions;
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only();
