@@ -64,3 +64,37 @@ func TestRenewalWaveSettlesBeforeAdvanceAnswers(t *testing.T) {
 		b.pgCalls("POST /subscribe/payments/schedule")-before["schedule"],
 		b.pgCalls("GET /subscribe/payments/schedule/{merchant_uid}")-before["lookup"], b.pgCalls("GET /payments/{imp_uid}")-before["get"])
 }
+
+// TestAdvanceOutlastedByItsWork: test time runs on with real time, so an
+// advance whose due work takes longer than the rest of its jump finds the
+// clock past its target. That is where it was going: it answers 200 with
+// the work done (the 10,000 wave's advance answered 500, "the test clock
+// only moves forward", after three minutes of work).
+func TestAdvanceOutlastedByItsWork(t *testing.T) {
+	t.Parallel()
+	b := setupPaymentsWith(t, bundleOpts{noJobs: true})
+	key := b.activeKey(t, "payco")
+	due := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
+	b.createSubscriptions(t, key, due, 3)
+	// A millisecond past the due time: settling three periods and
+	// registering the next ones takes longer than that.
+	body, _ := json.Marshal(map[string]any{"to": due.Add(time.Millisecond).Format(time.RFC3339Nano)})
+	req, _ := http.NewRequest("POST", b.url+"/v1/test_clock/advance", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+b.m.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("advance whose work outlasts its jump: HTTP %d", resp.StatusCode)
+	}
+	var paid int
+	if err := b.store.Pool().QueryRow(t.Context(), `SELECT count(*) FROM payments WHERE status = 'paid' AND period = 0`).Scan(&paid); err != nil {
+		t.Fatal(err)
+	}
+	if paid != 3 {
+		t.Fatalf("%d of 3 first periods paid when the advance answered", paid)
+	}
+}
