@@ -28,6 +28,7 @@ type arm struct {
 	profile         bool          // collect billingd's profiles over the window
 	webhooks        bool          // the sandbox notifies billingd of paid charges
 	memEvery        time.Duration // sample billingd's memory this often (soak)
+	staircase       bool          // a staircase step: stopping early means "not sustained"
 }
 
 type memSample struct {

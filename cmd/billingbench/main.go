@@ -57,6 +57,11 @@ type options struct {
 	env             []string
 	keep            bool
 	quick           bool
+	// Remote driving (remote.go).
+	billingdURL, billingdDebugURL string
+	databaseURL, adminToken       string
+	billingdPID                   int
+	sandboxHost                   string
 }
 
 func main() {
@@ -80,7 +85,17 @@ func main() {
 	flag.StringVar(&env, "env", "", "extra BILLINGD_* settings for billingd, comma-separated (BILLINGD_DB_MAX_CONNS=40,…)")
 	flag.BoolVar(&o.quick, "quick", false, "the fixed-rate arms only, progress lines only (for trying settings)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (billingd's log, pgbench's files)")
+	flag.StringVar(&o.billingdURL, "billingd-url", "", "drive the billingd at this URL instead of starting one (needs -database-url and -admin-token; see docs/benchmarks.md)")
+	flag.StringVar(&o.billingdDebugURL, "billingd-debug-url", "", "with -billingd-url: its BILLINGD_DEBUG_ADDR as a URL, for -profile")
+	flag.StringVar(&o.databaseURL, "database-url", "", "with -billingd-url: billingd's database (pgbench, statement counts, job backlog)")
+	flag.StringVar(&o.adminToken, "admin-token", os.Getenv("BILLINGBENCH_ADMIN_TOKEN"), "with -billingd-url: its BILLINGD_ADMIN_TOKEN (default $BILLINGBENCH_ADMIN_TOKEN)")
+	flag.IntVar(&o.billingdPID, "billingd-pid", 0, "with -billingd-url: billingd's pid when it runs on this machine, for its CPU")
+	flag.StringVar(&o.sandboxHost, "sandbox-host", "127.0.0.1", "address the sandbox PGs listen on; billingd must reach it (their base_url)")
 	flag.Parse()
+	if err := o.checkRemote(); err != nil {
+		fmt.Fprintln(os.Stderr, "billingbench:", err)
+		os.Exit(2)
+	}
 	for _, s := range strings.Split(lat, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if err != nil {
@@ -125,22 +140,30 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	s := &stack{opts: o, tmp: tmp, loadClient: newClient(30 * time.Second)}
 
-	logf("building billingd")
-	bin, err := s.buildBillingd(ctx)
-	if err != nil {
-		return err
+	if o.remote() {
+		logf("driving the billingd at %s (its database: -database-url)", o.billingdURL)
+		if err := s.useRemote(ctx); err != nil {
+			return err
+		}
+		s.postmasterPID = findPostmaster(ctx, s.serverURL)
+	} else {
+		logf("building billingd")
+		bin, err := s.buildBillingd(ctx)
+		if err != nil {
+			return err
+		}
+		logf("starting postgres")
+		if err := s.startPostgres(ctx); err != nil {
+			return err
+		}
+		defer s.stopPostgres()
+		s.postmasterPID = findPostmaster(ctx, s.serverURL)
+		logf("starting billingd (log: %s)", s.billingdLog())
+		if err := s.startBillingd(ctx, bin); err != nil {
+			return err
+		}
+		defer s.stopBillingd()
 	}
-	logf("starting postgres")
-	if err := s.startPostgres(ctx); err != nil {
-		return err
-	}
-	defer s.stopPostgres()
-	s.postmasterPID = findPostmaster(ctx, s.serverURL)
-	logf("starting billingd (log: %s)", s.billingdLog())
-	if err := s.startBillingd(ctx, bin); err != nil {
-		return err
-	}
-	defer s.stopBillingd()
 
 	merchants := map[time.Duration]*merchant{}
 	latencies := o.latencies
@@ -148,7 +171,7 @@ func run(ctx context.Context, o options) (err error) {
 		latencies = []time.Duration{50 * time.Millisecond}
 	}
 	for _, l := range latencies {
-		sb, err := startSandbox(l, o.webhooks)
+		sb, err := startSandbox(o.sandboxHost, l, o.webhooks)
 		if err != nil {
 			return err
 		}
@@ -172,10 +195,18 @@ func run(ctx context.Context, o options) (err error) {
 		if err != nil {
 			return r, err
 		}
+		if why := emptyArm(r); why != "" && !a.staircase {
+			// A fixed-rate arm must measure something; a staircase arm
+			// stopped early is a finding (not sustained) and keeps its row.
+			return r, fmt.Errorf("arm %s; no row printed", why)
+		}
 		results = append(results, r)
-		logf("  achieved %.1f/s, %d errors, p50 %.1f ms, p99 %.1f ms, app p50 %.2f ms p99 %.2f ms, %.1f round trips/charge, cpu billingd %s postgres %s bench %s, generator lag p99 %.1f ms, jobs waiting %d%s",
+		if r.overloaded != "" {
+			logf("  overloaded: %s", r.overloaded)
+		}
+		logf("  achieved %.1f/s, %d errors, p50 %.1f ms, p99 %.1f ms, app p50 %.2f ms p99 %.2f ms, %.1f round trips/charge, cpu billingd %s postgres %s bench %s (CPU ms/charge: billingd %s, postgres %s), generator lag p99 %.1f ms, jobs waiting %d%s",
 			r.Achieved, r.Errors, r.P50, r.P99, r.AppP50, r.AppP99, r.rtPerCharge, cores(r.cpu.billingd), cores(r.cpu.pg), cores(r.cpu.bench),
-			r.LagP99, r.backlog, errorsNote(r))
+			num(cpuMSPerCharge(r.cpu.billingd, r.Achieved), 2), num(cpuMSPerCharge(r.cpu.pg, r.Achieved), 2), r.LagP99, r.backlog, errorsNote(r))
 		if !a.floor && !a.webhooks {
 			if d, n := s.drainJobs(ctx, 60*time.Second); d > time.Second {
 				logf("  background jobs drained in %.1f s (%d left)", d.Seconds(), n)
@@ -213,13 +244,15 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	logf("  %.0f/s, p50 %.1f ms, p99 %.1f ms, cpu postgres %s", pbRate.tps, pbRate.p50, pbRate.p99, cores(pbRate.cpu.pg))
+	logf("  %.0f/s, p50 %.1f ms, p99 %.1f ms, cpu postgres %s (%s ms/charge)", pbRate.tps, pbRate.p50, pbRate.p99, cores(pbRate.cpu.pg),
+		num(cpuMSPerCharge(pbRate.cpu.pg, pbRate.tps), 2))
 	logf("pgbench: %d clients for %s", o.pgbenchClients, o.pgbenchTime)
 	pb, err := s.runPgbench(ctx, ref, o.pgbenchClients, 0, o.pgbenchTime)
 	if err != nil {
 		return err
 	}
-	logf("  ceiling %.0f charges' writes per second (%d failed), cpu postgres %s", pb.tps, pb.failed, cores(pb.cpu.pg))
+	logf("  ceiling %.0f charges' writes per second (%d failed), cpu postgres %s (%s ms/charge)", pb.tps, pb.failed, cores(pb.cpu.pg),
+		num(cpuMSPerCharge(pb.cpu.pg, pb.tps), 2))
 
 	// The staircase: from ceilingShare of the ceiling, up by 20 % of it
 	// while billingd sustains the rate, then halving the gap between the
@@ -230,13 +263,10 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	rate := math.Round(pb.tps * o.ceilingShare)
 	for step := 0; step < o.steps && rate > 0; step++ {
-		r, err := runArm(arm{name: fmt.Sprintf("billingd %s @%.0f%%", msLabel(ref.sandbox.latency), 100*rate/pb.tps), m: ref, rate: rate,
-			warmup: o.warmup, measure: o.measure})
+		_, err := runArm(arm{name: fmt.Sprintf("billingd %s @%.0f%%", msLabel(ref.sandbox.latency), 100*rate/pb.tps), m: ref, rate: rate,
+			warmup: o.warmup, measure: o.measure, staircase: true})
 		if err != nil {
 			return err
-		}
-		if r.overloaded != "" {
-			logf("  overloaded: %s", r.overloaded)
 		}
 		rate = st.next(&results[len(results)-1])
 	}

@@ -72,8 +72,8 @@ type cpuSnap struct {
 
 func (s *stack) cpu() cpuSnap {
 	snap := cpuSnap{at: time.Now()}
-	if s.billingd != nil && s.billingd.cmd.Process != nil {
-		snap.billingd, snap.haveBillingd = procCPU(s.billingd.cmd.Process.Pid, false)
+	if s.billingd != nil && s.billingd.pid > 0 {
+		snap.billingd, snap.haveBillingd = procCPU(s.billingd.pid, false)
 	}
 	snap.bench, _ = procCPU(os.Getpid(), false)
 	if s.postmasterPID > 0 {

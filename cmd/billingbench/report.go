@@ -17,23 +17,28 @@ func printReport(w io.Writer, s *stack, o options, results []armResult, pbRate, 
 	fmt.Fprintf(w, "sustained = 0 errors, ≥ 97%% of the rate achieved, p99 < %s; RT = billingd's database round trips; cpu = cores busy in the window\n\n", o.maxP99)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "arm\trate/s\tachieved/s\tsustained\terrors\tp50 ms\tp90 ms\tp99 ms\tapp p50\tapp p99\ttokens\tRT/charge\tcpu billingd\tcpu postgres\tcpu loadgen+PG\t")
+	fmt.Fprintln(tw, "arm\trate/s\tachieved/s\tsustained\terrors\tp50 ms\tp90 ms\tp99 ms\tapp p50\tapp p99\ttokens\tRT/charge\tcpu billingd\tcpu postgres\tcpu loadgen+PG\tbillingd ms/charge\tpostgres ms/charge\tcapacity\t")
 	row := func(r armResult) {
 		sustained := "yes"
 		if !r.sustained {
 			sustained = "no"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t\n", r.name, r.Target, r.Achieved, sustained, r.Errors,
+		bms, pms, capacity := math.NaN(), math.NaN(), math.NaN()
+		if !r.floor {
+			bms, pms = cpuMSPerCharge(r.cpu.billingd, r.Achieved), cpuMSPerCharge(r.cpu.pg, r.Achieved)
+			capacity = cpuMSPerCharge(pb.cpu.pg, pb.tps) / (bms + pms)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, r.Target, r.Achieved, sustained, r.Errors,
 			num(r.P50, 1), num(r.P90, 1), num(r.P99, 1), num(r.AppP50, 2), num(r.AppP99, 2), r.tokens, num(r.rtPerCharge, 1),
-			cores(r.cpu.billingd), cores(r.cpu.pg), cores(r.cpu.bench))
+			cores(r.cpu.billingd), cores(r.cpu.pg), cores(r.cpu.bench), num(bms, 2), num(pms, 2), share(capacity))
 	}
 	pgbenchRow := func(name string, pb pgbenchResult) {
 		rate := "–"
 		if pb.rate > 0 {
 			rate = fmt.Sprintf("%.0f", pb.rate)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t–\t%d\t%s\t%s\t%s\t–\t–\t–\t–\t–\t%s\t%s\t\n", name, rate, pb.tps, pb.failed,
-			num(pb.p50, 1), num(pb.p90, 1), num(pb.p99, 1), cores(pb.cpu.pg), cores(pb.cpu.bench))
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t–\t%d\t%s\t%s\t%s\t–\t–\t–\t–\t–\t%s\t%s\t–\t%s\t–\t\n", name, rate, pb.tps, pb.failed,
+			num(pb.p50, 1), num(pb.p90, 1), num(pb.p99, 1), cores(pb.cpu.pg), cores(pb.cpu.bench), num(cpuMSPerCharge(pb.cpu.pg, pb.tps), 2))
 	}
 	stair := false
 	for _, r := range results {
@@ -55,6 +60,9 @@ func printReport(w io.Writer, s *stack, o options, results []armResult, pbRate, 
 	})
 	hooked := find(results, func(r armResult) bool { return r.webhooks })
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "ms/charge = CPU-milliseconds per charge over the window (/proc; less perturbed than latencies by other load on the machine);\n")
+	fmt.Fprintf(w, "capacity = the pgbench ceiling's Postgres ms/charge (%s) ÷ (billingd + its Postgres ms/charge): the share of the\n", num(cpuMSPerCharge(pb.cpu.pg, pb.tps), 2))
+	fmt.Fprintf(w, "ceiling's rate the same CPU carries through billingd\n")
 	ratio := math.NaN()
 	if st.best != nil {
 		ratio = st.best.Achieved / pb.tps
@@ -222,6 +230,9 @@ func onOff(b bool) string {
 }
 
 func billingdSettings(o options) string {
+	if o.remote() {
+		return "driven remotely at " + o.billingdURL + " (its own settings)"
+	}
 	if len(o.env) == 0 {
 		return "defaults"
 	}
@@ -253,4 +264,20 @@ func slope(ms []memSample, f func(memSample) float64) float64 {
 		return math.NaN()
 	}
 	return (n*sxy - sx*sy) / d
+}
+
+// cpuMSPerCharge is CPU-milliseconds per charge from cores busy over a
+// window and charges per second in it; NaN when either is unknown.
+func cpuMSPerCharge(cores, perSecond float64) float64 {
+	if cores < 0 || perSecond <= 0 || math.IsNaN(cores) {
+		return math.NaN()
+	}
+	return cores * 1000 / perSecond
+}
+
+func share(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", v*100)
 }

@@ -26,8 +26,8 @@ type pgSandbox struct {
 	url     string
 }
 
-func startSandbox(latency time.Duration, webhooks bool) (*pgSandbox, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startSandbox(host string, latency time.Duration, webhooks bool) (*pgSandbox, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return nil, err
 	}

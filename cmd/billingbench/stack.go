@@ -83,14 +83,7 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{s.dbName}.Sanitize()); err != nil {
 		return fmt.Errorf("create database: %w", err)
 	}
-	var settings []string
-	for _, name := range []string{"server_version", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections"} {
-		var v string
-		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v); err == nil {
-			settings = append(settings, name+"="+v)
-		}
-	}
-	s.settings = strings.Join(settings, " ")
+	s.settings = serverSettings(ctx, conn)
 	u, err := url.Parse(s.serverURL)
 	if err != nil {
 		return fmt.Errorf("DATABASE_URL: %w", err)
@@ -135,6 +128,7 @@ type child struct {
 	logPath string
 	base    string // http://127.0.0.1:port
 	debug   string // the profiler's base URL
+	pid     int    // for CPU accounting; 0: not on this machine
 }
 
 // buildBillingd compiles cmd/billingd into the run's temporary directory,
@@ -225,6 +219,7 @@ func (s *stack) startBillingd(ctx context.Context, bin string) error {
 		logFile.Close()
 		return fmt.Errorf("start billingd: %w", err)
 	}
+	c.pid = c.cmd.Process.Pid
 	s.billingd = c
 
 	deadline := time.Now().Add(90 * time.Second)
@@ -252,8 +247,8 @@ func (s *stack) startBillingd(ctx context.Context, bin string) error {
 // stopBillingd sends SIGTERM and waits for the drain.
 func (s *stack) stopBillingd() {
 	c := s.billingd
-	if c == nil {
-		return
+	if c == nil || c.cmd == nil {
+		return // not started here
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {

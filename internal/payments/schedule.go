@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/gateways"
@@ -151,27 +153,54 @@ func (s *Service) UnschedulePayment(ctx context.Context, p billing.Payment, reas
 // it says. It returns how many it settled.
 func (s *Service) SweepDueSchedules(ctx context.Context, mode billing.Mode) (int, error) {
 	now := s.clock.Now(mode)
-	due, err := s.store.DueScheduledPayments(ctx, mode, now.Add(-ScheduleGrace), now, SweepBatch)
+	return s.sweepSchedules(ctx, mode, now.Add(-ScheduleGrace), now, SweepBatch, 1)
+}
+
+// SettleRunSchedules asks the PG, with no grace, about every scheduled
+// payment of a mode due at or before now, a few at a time. The test clock
+// calls it once the sandbox has run everything due: the PG's answer is
+// final already, and a notification the PG sent but billingd refused (a
+// replica receives only so many at once, and Iamport sends once) must not
+// leave a paid payment scheduled until the grace runs out after the
+// advance has answered. A schedule the PG has not run (an account on a PG
+// the test clock does not drive) waits its back-off as in the sweep.
+func (s *Service) SettleRunSchedules(ctx context.Context, mode billing.Mode) (int, error) {
+	now := s.clock.Now(mode)
+	return s.sweepSchedules(ctx, mode, now.Add(time.Nanosecond), now, 1000, Concurrency)
+}
+
+// sweepSchedules settles up to limit scheduled payments due before before
+// whose next check is due at now, parallel at a time.
+func (s *Service) sweepSchedules(ctx context.Context, mode billing.Mode, before, now time.Time, limit, parallel int) (int, error) {
+	due, err := s.store.DueScheduledPayments(ctx, mode, before, now, limit)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
 	for _, p := range due {
-		settled, err := s.settleSchedule(ctx, p)
-		if err != nil {
-			s.log.Warn().Err(err).Str("payment", p.ID).Msg("sweep scheduled payment")
-		}
-		if err == nil && settled.Status != billing.PaymentScheduled {
-			n++
-			continue
-		}
-		// The PG could not say yet: this row waits its own back-off, so the
-		// next sweep reaches the rows behind it.
-		if err := s.store.DeferScheduleCheck(ctx, p.ID, now); err != nil {
-			return n, err
-		}
+		g.Go(func() error {
+			settled, err := s.settleSchedule(gctx, p)
+			if err != nil {
+				s.log.Warn().Err(err).Str("payment", p.ID).Msg("sweep scheduled payment")
+			}
+			if err == nil && settled.Status != billing.PaymentScheduled {
+				mu.Lock()
+				n++
+				mu.Unlock()
+				return nil
+			}
+			// The PG could not say yet: this row waits its own back-off, so the
+			// next sweep reaches the rows behind it.
+			return s.store.DeferScheduleCheck(gctx, p.ID, now)
+		})
 	}
-	return n, nil
+	err = g.Wait()
+	return n, err
 }
 
 // settleSchedule records what the PG did with a scheduled payment: paid or

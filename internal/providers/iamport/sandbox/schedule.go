@@ -156,6 +156,9 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request, a *account)
 	ok(w, cp)
 }
 
+// runDueSenders is how many of RunDue's webhooks are in flight at once.
+const runDueSenders = 32
+
 // RunDue executes every schedule whose schedule_at is at or before the
 // sandbox clock, like Iamport's scheduler: each becomes a payment
 // (customer_uid_usage "payment.scheduled", imp_uid prefix "imps_") that is
@@ -203,14 +206,24 @@ func (s *Server) RunDue(ctx context.Context) ([]Schedule, error) {
 	}
 	s.mu.Unlock()
 
+	s.hookMu.Lock()
+	off := s.hooksOff
+	s.hookMu.Unlock()
+	// A few senders at a time, as a PG's delivery workers: a wave of
+	// thousands at once would hold as many connections (and file
+	// descriptors) on both sides, and the receiver refuses what it cannot
+	// take within its wait.
 	var wg sync.WaitGroup
+	senders := make(chan struct{}, runDueSenders)
 	for _, h := range hooks {
-		if h.url == "" {
+		if h.url == "" || off {
 			continue
 		}
 		wg.Add(1)
+		senders <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-senders }()
 			s.deliver(ctx, h)
 		}()
 	}
