@@ -173,6 +173,7 @@ func New(o Options) *Server {
 	// within limits (webhook_limits.go).
 	r.With(webhookRateLimit(o.WebhookRateLimit)).Post("/webhooks/iamport/{account_id}", s.iamportWebhook)
 	r.With(webhookRateLimit(o.WebhookRateLimit)).Post("/webhooks/bootpay/{account_id}", s.bootpayWebhook)
+	r.With(webhookRateLimit(o.WebhookRateLimit)).Post("/webhooks/portone/{account_id}", s.portoneWebhook)
 
 	r.Route("/admin/v1", func(r chi.Router) {
 		r.Use(s.adminOnly)

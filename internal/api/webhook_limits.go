@@ -50,18 +50,27 @@ func webhookRateLimit(perSecond int) func(http.Handler) http.Handler {
 // receiveNotification hands a parsed notification to the payments service
 // while holding one of the replica's webhook slots.
 func (s *Server) receiveNotification(r *http.Request, provider string, n payments.Notification) (billing.ProviderAccount, error) {
+	release, err := s.webhookSlot(r)
+	if err != nil {
+		return billing.ProviderAccount{}, err
+	}
+	defer release()
+	return s.payments.ReceiveNotification(r.Context(), provider, chi.URLParam(r, "account_id"), clientIP(r), n)
+}
+
+// webhookSlot waits for one of the replica's webhook slots.
+func (s *Server) webhookSlot(r *http.Request) (release func(), err error) {
 	timer := time.NewTimer(webhookSlotWait)
 	defer timer.Stop()
 	select {
 	case s.webhookSlots <- struct{}{}:
-		defer func() { <-s.webhookSlots }()
+		return func() { <-s.webhookSlots }, nil
 	case <-timer.C:
-		return billing.ProviderAccount{}, &billing.Error{Code: billing.ERateLimited, Reason: "busy",
+		return nil, &billing.Error{Code: billing.ERateLimited, Reason: "busy",
 			Message: "too many notifications at once; retry shortly"}
 	case <-r.Context().Done():
-		return billing.ProviderAccount{}, r.Context().Err()
+		return nil, r.Context().Err()
 	}
-	return s.payments.ReceiveNotification(r.Context(), provider, chi.URLParam(r, "account_id"), clientIP(r), n)
 }
 
 // invalidPaymentID refuses a notification whose payment id does not have

@@ -65,8 +65,9 @@ func (s *Service) DeleteBillingKey(ctx context.Context, c Caller, id string) (bi
 		if upstream == "" {
 			upstream = key.Alias
 		}
-		// A pending Bootpay key has no billing_key yet: nothing to delete.
-		if key.Provider != providers.Bootpay || key.ProviderKey != "" {
+		// A pending Bootpay or PortOne V2 key has no billing key string
+		// yet (the PG mints it): nothing to delete.
+		if (key.Provider != providers.Bootpay && key.Provider != providers.Portone) || key.ProviderKey != "" {
 			pctx, cancel := s.pgContext(ctx)
 			err = pgClient.DeleteBillingKey(pctx, upstream)
 			cancel()

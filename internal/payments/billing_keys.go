@@ -11,6 +11,7 @@ import (
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/providers/portone"
 )
 
 // CardInput is card data for PGs that issue billing keys over REST. It is
@@ -40,6 +41,10 @@ type CreateBillingKeyInput struct {
 	DisplayAmount int64      `json:"display_amount"`
 	OrderName     string     `json:"order_name"`
 	Card          *CardInput `json:"card"`
+	// ChannelKey names the PortOne V2 channel to issue on, instead of the
+	// account's default; Method is its billingKeyMethod (CARD or EASY_PAY).
+	ChannelKey string `json:"channel_key"`
+	Method     string `json:"method"`
 }
 
 // Registration is a new billing key with what the frontend needs to finish
@@ -74,6 +79,12 @@ func (s *Service) CreateBillingKey(ctx context.Context, c Caller, in CreateBilli
 		return reg, err
 	}
 	pg := in.PG
+	if account.Provider == providers.Portone {
+		// The channel is the PG at PortOne: it is what the key records.
+		if pg, err = portoneChannel(account, in); err != nil {
+			return reg, err
+		}
+	}
 	if pg == "" {
 		pg, _ = account.Settings["default_pg"].(string)
 	}
@@ -107,7 +118,7 @@ func (s *Service) CreateBillingKey(ctx context.Context, c Caller, in CreateBilli
 		// not confirm it with the PG, only believe the browser.
 		return reg, billing.Invalid("card", "legacy (v1) Bootpay accounts cannot confirm window-issued keys with the PG; send card data (REST issuance) or use a v2 account")
 	}
-	reg.ClientParams, reg.ClientInit, err = windowParams(key, account, customer, in)
+	reg.ClientParams, reg.ClientInit, err = windowParams(key, account, customer, in, account.WebhookURL(s.publicURL))
 	if err != nil {
 		return reg, err
 	}
@@ -139,6 +150,9 @@ func (s *Service) issueOverREST(ctx context.Context, reg Registration, key billi
 	if err := validateCard(*in.Card); err != nil {
 		return reg, err
 	}
+	if key.Provider == providers.Portone && key.PG != defaultChannel(account) {
+		return reg, billing.Invalid("channel_key", "card data is issued on the account's channel_key; another channel_key needs the payment window")
+	}
 	pgClient, err := s.gateways.For(account)
 	if err != nil {
 		return reg, err
@@ -147,8 +161,9 @@ func (s *Service) issueOverREST(ctx context.Context, reg Registration, key billi
 	defer cancel()
 	issued, err := pgClient.IssueBillingKey(pctx, providers.IssueBillingKeyRequest{
 		Key: key.Alias, PG: pgParam(key.PG, account), OrderName: in.OrderName,
-		Card:  providers.CardData{Number: digitsOnly(in.Card.Number), Expiry: in.Card.Expiry, Birth: in.Card.Birth, Password2: in.Card.Password2},
-		Buyer: buyer(customer),
+		Card:       providers.CardData{Number: digitsOnly(in.Card.Number), Expiry: in.Card.Expiry, Birth: in.Card.Birth, Password2: in.Card.Password2},
+		Buyer:      buyer(customer),
+		CustomerID: customer.ID, NoticeURL: account.WebhookURL(s.publicURL),
 	})
 	// The PG's answer is recorded whether or not the client still waits.
 	rctx, rcancel := recordContext(ctx)
@@ -215,6 +230,8 @@ type ConfirmInput struct {
 	ClientSecret string `json:"client_secret"`
 	// ReceiptID is the window's receipt (Bootpay).
 	ReceiptID string `json:"receipt_id"`
+	// BillingKey is the key string PortOne V2's window returned.
+	BillingKey string `json:"billing_key"`
 }
 
 // ConfirmBillingKey asks the PG whether the window issued the key and
@@ -246,6 +263,15 @@ func (s *Service) ConfirmBillingKey(ctx context.Context, c Caller, id string, in
 	if key.Provider == providers.Bootpay && in.ReceiptID == "" {
 		return key, billing.Invalid("receipt_id", "receipt_id from the Bootpay window is required")
 	}
+	verify := providers.VerifyBillingKeyRequest{Key: key.Alias, ReceiptID: in.ReceiptID}
+	if key.Provider == providers.Portone {
+		if in.BillingKey = strings.TrimSpace(in.BillingKey); in.BillingKey == "" || len(in.BillingKey) > 200 {
+			return key, billing.Invalid("billing_key", "billing_key from PortOne.requestIssueBillingKey is required")
+		}
+		// The key must have been issued for this registration (issueId is
+		// the key's id) and customer: a string from anyone else is refused.
+		verify = providers.VerifyBillingKeyRequest{Key: in.BillingKey, IssueID: key.ID, CustomerID: key.CustomerID}
+	}
 
 	account, err := s.store.GetProviderAccount(ctx, key.ProviderAccountID)
 	if err != nil {
@@ -257,11 +283,16 @@ func (s *Service) ConfirmBillingKey(ctx context.Context, c Caller, id string, in
 	}
 	pctx, cancel := s.pgContext(ctx)
 	defer cancel()
-	issued, err := pgClient.VerifyBillingKey(pctx, providers.VerifyBillingKeyRequest{Key: key.Alias, ReceiptID: in.ReceiptID})
+	issued, err := pgClient.VerifyBillingKey(pctx, verify)
 	// The PG's answer is recorded whether or not the client still waits.
 	rctx, rcancel := recordContext(ctx)
 	defer rcancel()
 	switch {
+	case errors.Is(err, portone.ErrForeignBillingKey):
+		// Someone else's key says nothing about this registration: it
+		// stays pending for the customer's own key, and nothing is attached.
+		return key, &billing.Error{Code: billing.EConflict, Reason: "billing_key_foreign",
+			Message: "this billing key was not issued for this registration and customer"}
 	case errors.Is(err, providers.ErrNotFound):
 		return key, &billing.Error{Code: billing.EConflict, Reason: "billing_key_not_issued",
 			Message: "the PG has not issued this billing key yet; complete the payment window, then confirm again"}

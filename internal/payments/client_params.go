@@ -9,8 +9,8 @@ import (
 
 // windowParams builds the exact parameters the frontend passes to the PG's
 // payment window to issue the key (reference/iamport.md §9–10,
-// reference/bootpay.md §8), and what its SDK is initialised with.
-func windowParams(key billing.BillingKey, account billing.ProviderAccount, customer billing.Customer, in CreateBillingKeyInput) (params, init map[string]any, err error) {
+// reference/bootpay.md §8, reference/portone-v2.md §2), and what its SDK is initialised with.
+func windowParams(key billing.BillingKey, account billing.ProviderAccount, customer billing.Customer, in CreateBillingKeyInput, noticeURL string) (params, init map[string]any, err error) {
 	name := in.OrderName
 	if name == "" {
 		name = "정기결제 등록"
@@ -65,6 +65,9 @@ func windowParams(key billing.BillingKey, account billing.ProviderAccount, custo
 			init["application_id"] = appID
 		}
 		return params, init, nil
+
+	case providers.Portone:
+		return portoneWindowParams(key, account, customer, in, name, noticeURL), map[string]any{}, nil
 	}
 	return nil, nil, billing.Invalid("provider", "unknown provider %q", key.Provider)
 }

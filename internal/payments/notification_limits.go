@@ -78,8 +78,11 @@ const NotificationQueue = "pg_notifications"
 // id), or "" when it names none that could be billingd's.
 func notificationOrder(provider string, payload map[string]any) string {
 	key := "merchant_uid"
-	if provider == providers.Bootpay {
+	switch provider {
+	case providers.Bootpay:
 		key = "order_id"
+	case providers.Portone:
+		key = "payment_id"
 	}
 	orderID, _ := payload[key].(string)
 	if !billing.ValidID(billing.PrefixPayment, orderID) {

@@ -251,6 +251,9 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 	if err != nil {
 		return err
 	}
+	if key, _ := n.Payload["billing_key"].(string); n.Provider == providers.Portone && key != "" {
+		return s.applyPortoneKeyDeleted(ctx, n.ID, key, account, pgClient, finish)
+	}
 	pctx, cancel := s.pgContext(ctx)
 	pg, err := pgClient.GetPayment(pctx, providerID)
 	cancel()
@@ -289,8 +292,14 @@ func (s *Service) ApplyNotification(ctx context.Context, notificationID string) 
 // notificationProviderID is the PG payment id a stored payload names.
 func notificationProviderID(provider string, payload map[string]any) string {
 	key := "imp_uid"
-	if provider == providers.Bootpay {
+	switch provider {
+	case providers.Bootpay:
 		key = "receipt_id"
+	case providers.Portone:
+		key = "payment_id" // billingd's own payment id is PortOne's paymentId
+		if _, ok := payload["billing_key"]; ok {
+			key = "billing_key"
+		}
 	}
 	id, _ := payload[key].(string)
 	return strings.TrimSpace(id)
@@ -316,12 +325,22 @@ func (s *Service) ApplyPendingNotifications(ctx context.Context, mode billing.Mo
 	return len(ids), g.Wait()
 }
 
-// paidHintOrder is the payment an Iamport "paid" notification names by
-// its merchant_uid, or "" for any other notification.
+// paidHintOrder is the payment an Iamport "paid" (or PortOne V2
+// Transaction.Paid) notification names by its order id, or "" for any
+// other notification.
 func paidHintOrder(provider string, payload map[string]any) string {
 	status, _ := payload["status"].(string)
 	orderID, _ := payload["merchant_uid"].(string)
-	if provider != providers.Iamport || status != "paid" || !billing.ValidID(billing.PrefixPayment, orderID) {
+	if provider == providers.Portone {
+		status, _ = payload["type"].(string)
+		orderID, _ = payload["payment_id"].(string)
+		if status == "Transaction.Paid" {
+			status = "paid"
+		}
+	} else if provider != providers.Iamport {
+		return ""
+	}
+	if status != "paid" || !billing.ValidID(billing.PrefixPayment, orderID) {
 		return ""
 	}
 	return orderID

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS billing_keys_provider_key;
