@@ -65,6 +65,7 @@ type bundleOpts struct {
 	// zero: the defaults), and the proxies whose X-Forwarded-For counts.
 	webhookRateLimit   int
 	webhookConcurrency int
+	webhookSlotWait    time.Duration
 	notificationLimits payments.NotificationLimits
 	trustedProxies     []string
 }
@@ -127,8 +128,8 @@ func setupWith(t testing.TB, o bundleOpts) *testBundle {
 		APIKeyCacheTTL: o.apiKeyCacheTTL,
 
 		WebhookRateLimit:   o.webhookRateLimit,
-		WebhookConcurrency: o.webhookConcurrency,
-		TrustedProxies:     o.trustedProxies,
+		WebhookConcurrency: o.webhookConcurrency, WebhookSlotWait: o.webhookSlotWait,
+		TrustedProxies: o.trustedProxies,
 	})
 	return &testBundle{url: srv.URL, store: st, logs: logs, sandbox: sb, payments: pay, subscriptions: subs, gateways: gw, queue: queue, metrics: m,
 		client: &http.Client{Transport: contractChecker(t, http.DefaultTransport)}}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"time"
@@ -38,11 +39,14 @@ type Options struct {
 	AdminToken    string // empty: the admin API refuses every request
 	MaxBodyBytes  int64
 	RateLimit     int // requests per second per API key; 0: unlimited
-	// WebhookRateLimit is PG notifications per second per provider account
+	// WebhookRateLimit is PG notifications per minute per provider account
 	// and source address (0: unlimited); WebhookConcurrency, how many are
 	// stored at once (0: DefaultWebhookConcurrency). Both per replica.
+	// WebhookSlotWait is how long one waits for a free slot before it is
+	// refused with 429 (0: DefaultWebhookSlotWait).
 	WebhookRateLimit   int
 	WebhookConcurrency int
+	WebhookSlotWait    time.Duration
 	// TrustedProxies lists the proxies (CIDR ranges) whose X-Forwarded-For
 	// is believed; empty: the connection's address is the client's.
 	TrustedProxies []string
@@ -71,10 +75,11 @@ type Server struct {
 	adminToken    string
 	handler       http.Handler
 
-	webhookGuard   webhooks.Guard
-	metricsHandler http.Handler
-	apiKeys        *keyCache
-	webhookSlots   chan struct{} // one per PG notification being stored
+	webhookGuard    webhooks.Guard
+	metricsHandler  http.Handler
+	apiKeys         *keyCache
+	webhookSlots    chan struct{} // one per PG notification being stored
+	webhookSlotWait time.Duration
 }
 
 // New builds the router.
@@ -86,6 +91,7 @@ func New(o Options) *Server {
 		o.WebhookConcurrency = DefaultWebhookConcurrency
 	}
 	s.webhookSlots = make(chan struct{}, o.WebhookConcurrency)
+	s.webhookSlotWait = cmp.Or(o.WebhookSlotWait, DefaultWebhookSlotWait)
 	r := chi.NewRouter()
 	// Outermost: Server-Timing must wrap every writer below it (the
 	// idempotency recorder's included), and the route pattern is read

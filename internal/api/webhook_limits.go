@@ -23,17 +23,23 @@ import (
 // stores at once when Options.WebhookConcurrency is 0.
 const DefaultWebhookConcurrency = 4
 
-// webhookSlotWait is how long a notification waits for a free slot before
-// it is refused with 429: long enough for a burst of real ones to pass.
-const webhookSlotWait = 2 * time.Second
+// DefaultWebhookSlotWait is how long a notification waits for a free slot
+// before it is refused with 429. Iamport sends a notification once (a
+// resend is opt-in, iamport.md §webhooks) and reads its answer for 30 s, so
+// a burst of real ones — thousands of schedules run at midnight — waits its
+// turn instead of being refused and left to the overdue sweep; a flood is
+// still bounded by the rate limit and holds no more database connections.
+const DefaultWebhookSlotWait = 20 * time.Second
 
-// webhookRateLimit allows perSecond notifications per provider account and
-// source address (per replica); 0 turns it off.
-func webhookRateLimit(perSecond int) func(http.Handler) http.Handler {
-	if perSecond <= 0 {
+// webhookRateLimit allows perMinute notifications per provider account and
+// source address (per replica); 0 turns it off. The window is a minute so
+// that a PG's burst — every schedule due at midnight notifies at once — is
+// heard, while a flood from one address is still cut to that average.
+func webhookRateLimit(perMinute int) func(http.Handler) http.Handler {
+	if perMinute <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	return httprate.Limit(perSecond, time.Second,
+	return httprate.Limit(perMinute, time.Minute,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
 			account := chi.URLParam(r, "account_id")
 			if !billing.ValidID(billing.PrefixProviderAccount, account) {
@@ -60,7 +66,7 @@ func (s *Server) receiveNotification(r *http.Request, provider string, n payment
 
 // webhookSlot waits for one of the replica's webhook slots.
 func (s *Server) webhookSlot(r *http.Request) (release func(), err error) {
-	timer := time.NewTimer(webhookSlotWait)
+	timer := time.NewTimer(s.webhookSlotWait)
 	defer timer.Stop()
 	select {
 	case s.webhookSlots <- struct{}{}:

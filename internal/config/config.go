@@ -43,9 +43,10 @@ type Config struct {
 
 	// RateLimit is requests per second allowed per API key (0: no limit).
 	RateLimit int `split_words:"true" default:"200"`
-	// WebhookRateLimit is PG notifications per second allowed per provider
-	// account and source address (0: no limit).
-	WebhookRateLimit int `split_words:"true" default:"50"`
+	// WebhookRateLimit is PG notifications per minute allowed per provider
+	// account and source address (0: no limit). A minute, not a second: a
+	// PG sends the notifications of schedules due at one instant in a burst.
+	WebhookRateLimit int `split_words:"true" default:"3000"`
 	// Migrate runs migrations when serve starts.
 	Migrate bool `split_words:"true" default:"true"`
 	// Sandbox serves the built-in sandbox PGs under /sandbox, the default
@@ -128,7 +129,7 @@ func (c Config) check() error {
 		return fmt.Errorf("BILLINGD_RATE_LIMIT must be 0 (off) or a positive number of requests per second (got %d)", c.RateLimit)
 	}
 	if c.WebhookRateLimit < 0 {
-		return fmt.Errorf("BILLINGD_WEBHOOK_RATE_LIMIT must be 0 (off) or a positive number of notifications per second (got %d)", c.WebhookRateLimit)
+		return fmt.Errorf("BILLINGD_WEBHOOK_RATE_LIMIT must be 0 (off) or a positive number of notifications per minute (got %d)", c.WebhookRateLimit)
 	}
 	if c.EventRetention < MinEventRetention {
 		return fmt.Errorf("BILLINGD_EVENT_RETENTION must be at least 720h (30 days, what the events API promises; got %s)", c.EventRetention)
