@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/billingd/billingd/internal/providers/portone"
 )
 
 func TestPortoneSchedules(t *testing.T) {
@@ -24,7 +26,7 @@ func TestPortoneSchedules(t *testing.T) {
 		if got := b.paymentStatus(t, r.str("id")); got != "paid" {
 			t.Fatalf("after its time the payment is %s", got)
 		}
-		if n := len(b.sandbox.Portone.Attempts(r.str("id"))); n != 1 {
+		if n := len(b.sandbox.Portone.Attempts(portone.WirePaymentID(r.str("id")))); n != 1 {
 			t.Fatalf("%d attempts at the PG", n)
 		}
 	})
@@ -43,7 +45,7 @@ func TestPortoneSchedules(t *testing.T) {
 			t.Fatal("the schedule was not revoked at the PG")
 		}
 		b.advanceTo(t, at.Add(time.Hour))
-		if n := len(b.sandbox.Portone.Attempts(r.str("id"))); n != 0 || b.paymentStatus(t, r.str("id")) != "canceled" {
+		if n := len(b.sandbox.Portone.Attempts(portone.WirePaymentID(r.str("id")))); n != 0 || b.paymentStatus(t, r.str("id")) != "canceled" {
 			t.Fatalf("an unscheduled payment ran %d times", n)
 		}
 	})
@@ -73,7 +75,7 @@ func TestPortoneSchedules(t *testing.T) {
 		requireStatus(t, c, http.StatusOK)
 		b.waitPayment(t, next, "canceled")
 		b.advanceTo(t, anchor.In(seoul).AddDate(0, 2, 1))
-		if n := len(b.sandbox.Portone.Attempts(next)); n != 0 {
+		if n := len(b.sandbox.Portone.Attempts(portone.WirePaymentID(next))); n != 0 {
 			t.Fatalf("the PG charged a canceled subscription %d times", n)
 		}
 	})

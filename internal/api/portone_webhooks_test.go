@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/billingd/billingd/internal/providers/portone"
 )
 
 func TestPortoneWebhooks(t *testing.T) {
@@ -84,7 +86,7 @@ func TestPortoneWebhooks(t *testing.T) {
 		key := b.key(t)
 		b.sandbox.Portone.SetWebhooksEnabled(false)
 		r := b.charge(t, "lost", map[string]any{"billing_key_id": key, "amount": 15006, "order_name": "x"})
-		legacy := fmt.Sprintf(`{"payment_id":%q,"tx_id":"t1","status":"Paid"}`, r.str("id"))
+		legacy := fmt.Sprintf(`{"payment_id":%q,"tx_id":"t1","status":"Paid"}`, portone.WirePaymentID(r.str("id")))
 		requireStatus(t, b.hook(t, b.whsec, time.Now(), legacy), http.StatusOK)
 		if list := b.waitForOutcomes(t, 1); *list[0].Outcome != "applied" {
 			t.Fatalf("outcome %s", *list[0].Outcome)
