@@ -67,6 +67,24 @@ func TestPortoneWebhooks(t *testing.T) {
 		}
 	})
 
+	t.Run("DuringARotationBothSecretsVerify", func(t *testing.T) {
+		t.Parallel()
+		b := setupPortone(t)
+		old := b.whsec
+		fresh := "whsec_" + "bmV3LXNlY3JldC1hZnRlci10aGUtcm90YXRpb24hIQ=="
+		up := b.do(t, request{method: "PATCH", path: "/admin/v1/provider_accounts/" + b.accountID, auth: testAdminToken,
+			body: map[string]any{"credentials": map[string]any{"api_secret": b.secret, "webhook_secret": fresh, "webhook_secret_previous": old}}})
+		requireStatus(t, up, http.StatusOK)
+		unknown := `{"type":"Transaction.SomethingNew","timestamp":"2024-04-25T10:00:00.000Z","data":{"paymentId":"x"}}`
+		requireStatus(t, b.hook(t, old, time.Now(), unknown), http.StatusOK)
+		requireStatus(t, b.hook(t, fresh, time.Now(), unknown), http.StatusOK)
+		// The rotation ends: the old secret no longer verifies.
+		up = b.do(t, request{method: "PATCH", path: "/admin/v1/provider_accounts/" + b.accountID, auth: testAdminToken,
+			body: map[string]any{"credentials": map[string]any{"api_secret": b.secret, "webhook_secret": fresh}}})
+		requireStatus(t, up, http.StatusOK)
+		requireStatus(t, b.hook(t, old, time.Now(), unknown), http.StatusUnauthorized)
+	})
+
 	t.Run("UnknownTypesAre200AndBadIDs400", func(t *testing.T) {
 		t.Parallel()
 		b := setupPortone(t)
