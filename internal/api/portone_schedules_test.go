@@ -80,6 +80,24 @@ func TestPortoneSchedules(t *testing.T) {
 		}
 	})
 
+	t.Run("ADeclinedRenewalGoesToDunning", func(t *testing.T) {
+		t.Parallel()
+		b := setupPortone(t)
+		b.key(t)
+		// The sandbox declines amounts ending in 4, here when PortOne runs the schedule.
+		start := time.Now().Add(72 * time.Hour).Truncate(time.Second)
+		r := b.subscribe(t, "sub", map[string]any{"amount": 9904, "order_name": "x", "interval": "month",
+			"start": start.Format(time.RFC3339)})
+		if p := r.body["latest_payment"].(map[string]any); p["status"] != "scheduled" {
+			t.Fatalf("a future start should be scheduled at the PG: %v", p)
+		}
+		b.advanceTo(t, start.Add(time.Hour))
+		sub := b.subscription(t, r.str("id"))
+		if sub.str("status") != "past_due" || sub.body["next_retry_at"] == nil {
+			t.Fatalf("after a declined run: %s", sub.raw)
+		}
+	})
+
 	t.Run("DeletingAKeyRevokesItsSchedulesFirst", func(t *testing.T) {
 		t.Parallel()
 		b := setupPortone(t)
