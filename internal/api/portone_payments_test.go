@@ -26,6 +26,9 @@ func TestPortonePayments(t *testing.T) {
 		t.Parallel()
 		b := setupPortone(t)
 		key := b.key(t)
+		// No webhooks: one verified late would tell billingd the balance
+		// the stale refund below must not know.
+		b.sandbox.Portone.SetWebhooksEnabled(false)
 		p := b.charge(t, "po-1", map[string]any{"billing_key_id": key, "amount": 15000, "order_name": "정기결제"})
 		requireStatus(t, p, http.StatusCreated)
 		id := p.str("id")
@@ -48,8 +51,7 @@ func TestPortonePayments(t *testing.T) {
 		// Someone cancels 1,000 at the PG behind billingd's back: billingd
 		// believes 10,000 is left, the PG 9,000. The checksum makes the PG
 		// refuse billingd's refund instead of cancelling from a
-		// balance billingd does not know. (No webhook: it would tell billingd.)
-		b.sandbox.Portone.SetWebhooksEnabled(false)
+		// balance billingd does not know.
 		client, _ := b.gateways.Portone(mustAccount(t, b.payBundle))
 		if _, err := client.Cancel(t.Context(), providers.CancelRequest{OrderID: id, Amount: 1000, Refundable: 10000, Reason: "console"}); err != nil {
 			t.Fatal(err)
