@@ -45,7 +45,16 @@ type devState struct {
 	IamportSecret string `json:"iamport_secret"`
 	BootpayAppID  string `json:"bootpay_application_id"`
 	BootpayKey    string `json:"bootpay_private_key"`
+	// PortOne V2: the API secret, the webhook secret (whsec_ base64, as
+	// the console shows it) and the store id.
+	PortoneSecret        string `json:"portone_api_secret"`
+	PortoneWebhookSecret string `json:"portone_webhook_secret"`
+	PortoneStoreID       string `json:"portone_store_id"`
 }
+
+// devPortoneChannel is the dev account's channel (any "channel-key-…" is
+// a channel to the sandbox).
+const devPortoneChannel = "channel-key-dev"
 
 // dev runs billingd for a newcomer: a throwaway (or DATABASE_URL) Postgres,
 // migrations, a sandbox merchant with test keys, and a walkthrough.
@@ -144,6 +153,8 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		func(sb *sandbox.Set) {
 			sb.Register("iamport", map[string]string{"imp_key": state.IamportKey, "imp_secret": state.IamportSecret})
 			sb.Register("bootpay", map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey})
+			sb.Register("portone", map[string]string{"api_secret": state.PortoneSecret, "webhook_secret": state.PortoneWebhookSecret,
+				"store_id": state.PortoneStoreID})
 		})
 }
 
@@ -207,6 +218,11 @@ func loadDevState(path string) (*devState, error) {
 	if state.BootpayAppID == "" {
 		state.BootpayAppID = "dev_bootpay_" + hex.EncodeToString(randomBytes(6))
 		state.BootpayKey = hex.EncodeToString(randomBytes(24))
+	}
+	if state.PortoneSecret == "" {
+		state.PortoneSecret = "dev_portone_" + hex.EncodeToString(randomBytes(24))
+		state.PortoneWebhookSecret = "whsec_" + base64.StdEncoding.EncodeToString(randomBytes(32))
+		state.PortoneStoreID = "store-dev-" + hex.EncodeToString(randomBytes(8))
 	}
 	return state, nil
 }
@@ -273,6 +289,9 @@ func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Mercha
 		{Provider: "bootpay", Mode: "test",
 			Credentials: map[string]string{"application_id": state.BootpayAppID, "private_key": state.BootpayKey},
 			Settings:    map[string]any{"client_application_id": state.BootpayAppID, "default_pg": "nicepay"}},
+		{Provider: "portone", Mode: "test",
+			Credentials: map[string]string{"api_secret": state.PortoneSecret, "webhook_secret": state.PortoneWebhookSecret},
+			Settings:    map[string]any{"store_id": state.PortoneStoreID, "channel_key": devPortoneChannel}},
 	}
 	for _, in := range wanted {
 		if have[in.Provider] {
@@ -287,7 +306,8 @@ func ensureDevAccounts(ctx context.Context, svc *admin.Service, m billing.Mercha
 
 func printWalkthrough(w io.Writer, baseURL string, m billing.Merchant, s *devState) {
 	r := strings.NewReplacer("$BASE", baseURL, "$SECRET", s.SecretKey, "$PUBLISHABLE", s.PublishableKey,
-		"$ADMIN", s.AdminToken, "$MERCHANT", m.ID, "$IMPKEY", s.IamportKey)
+		"$ADMIN", s.AdminToken, "$MERCHANT", m.ID, "$IMPKEY", s.IamportKey,
+		"$PORTONE_STORE", s.PortoneStoreID, "$PORTONE_CHANNEL", devPortoneChannel)
 	fmt.Fprint(w, r.Replace(`
 billingd dev is ready at $BASE   (API docs: $BASE/docs)
 
@@ -337,6 +357,14 @@ SUB=$(post /v1/subscriptions -H "Idempotency-Key: sub-$BK" \
 # 8. three months in seconds: the test clock moves the sandbox PG and billingd's due times
 post /v1/test_clock/advance -d '{"seconds":8035200}'; echo
 curl -sS --fail-with-body $BILLINGD/v1/subscriptions/$SUB -H "Authorization: Bearer $SK"; echo
+
+# 9. PortOne V2: a registration whose client_params go to PortOne.requestIssueBillingKey
+#    (the sandbox window stands in for it), confirmed with the billingKey it returns, then charged
+BK2=$(post /v1/billing_keys -d "{\"customer_id\":\"$CUS\",\"provider\":\"portone\"}" | json id)
+PKEY=$(curl -sS --fail-with-body $BILLINGD/sandbox/portone/sandbox/window/billing_keys -H 'Content-Type: application/json' \
+  -d "{\"storeId\":\"$PORTONE_STORE\",\"channelKey\":\"$PORTONE_CHANNEL\",\"billingKeyMethod\":\"CARD\",\"issueId\":\"$BK2\",\"customer\":{\"customerId\":\"$CUS\"}}" | json billingKey)
+post /v1/billing_keys/$BK2/confirm -d "{\"billing_key\":\"$PKEY\"}"; echo
+post /v1/payments -H "Idempotency-Key: charge-$BK2" -d "{\"billing_key_id\":\"$BK2\",\"amount\":12000,\"order_name\":\"PortOne 결제\"}"; echo
 `+walkthroughEnd+`
 Keys and data persist in the data dir; run again to get the same ones. Ctrl-C stops.
 `))

@@ -269,7 +269,8 @@ func walkthrough(t *testing.T, r *devRun) {
 		t.Fatalf("the walkthrough failed: %v\n%s\n--- script ---\n%s", err, got, script)
 	}
 	for _, want := range []string{`"status":"active"`, `"status":"succeeded"`, `"status":"partially_refunded"`,
-		`"refunded_amount":4900`, `"object":"test_clock"`, `"current_period":3`} {
+		`"refunded_amount":4900`, `"object":"test_clock"`, `"current_period":3`,
+		`"provider":"portone","amount":12000`} {
 		if !strings.Contains(string(got), want) {
 			t.Fatalf("the walkthrough's output lacks %s:\n%s", want, got)
 		}

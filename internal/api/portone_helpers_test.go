@@ -15,6 +15,7 @@ import (
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/providers/portone"
 )
 
 // portoneBundle is a merchant with a PortOne V2 test account on the
@@ -113,7 +114,10 @@ func (b *portoneBundle) hook(t *testing.T, secret string, at time.Time, body str
 	return b.do(t, request{method: "POST", path: "/webhooks/portone/" + b.accountID, body: body, header: h})
 }
 
-func paidHook(paymentID string) string {
+// paidHook is Transaction.Paid as PortOne sends it, naming the paymentId
+// billingd sent for payment id.
+func paidHook(id string) string {
+	paymentID := portone.WirePaymentID(id)
 	return fmt.Sprintf(`{"type":"Transaction.Paid","timestamp":"2024-04-25T10:00:00.000Z","data":{"paymentId":%q,"storeId":"s","transactionId":"t1"}}`, paymentID)
 }
 

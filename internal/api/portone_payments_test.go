@@ -6,6 +6,7 @@ import (
 
 	"github.com/billingd/billingd/internal/billing"
 	"github.com/billingd/billingd/internal/providers"
+	"github.com/billingd/billingd/internal/providers/portone"
 )
 
 func TestPortonePayments(t *testing.T) {
@@ -13,7 +14,7 @@ func TestPortonePayments(t *testing.T) {
 
 	paidAttempts := func(b *portoneBundle, id string) int {
 		n := 0
-		for _, a := range b.sandbox.Portone.Attempts(id) {
+		for _, a := range b.sandbox.Portone.Attempts(portone.WirePaymentID(id)) {
 			if a.Status != "FAILED" {
 				n++
 			}
@@ -25,6 +26,9 @@ func TestPortonePayments(t *testing.T) {
 		t.Parallel()
 		b := setupPortone(t)
 		key := b.key(t)
+		// No webhooks: one verified late would tell billingd the balance
+		// the stale refund below must not know.
+		b.sandbox.Portone.SetWebhooksEnabled(false)
 		p := b.charge(t, "po-1", map[string]any{"billing_key_id": key, "amount": 15000, "order_name": "정기결제"})
 		requireStatus(t, p, http.StatusCreated)
 		id := p.str("id")
@@ -33,6 +37,10 @@ func TestPortonePayments(t *testing.T) {
 		}
 		if n := paidAttempts(b, id); n != 1 {
 			t.Fatalf("the PG has %d paid attempts for %s", n, id)
+		}
+		// KPN and KCP take letters and digits only: PortOne saw "pay" + the 26.
+		if wire := portone.WirePaymentID(id); wire != "pay"+id[len("pay_"):] || len(b.sandbox.Portone.Attempts(id)) != 0 {
+			t.Fatalf("paymentId on the wire %q", wire)
 		}
 		r := b.do(t, request{method: "POST", path: "/v1/payments/" + id + "/cancel", auth: b.m.secret,
 			body: map[string]any{"amount": 5000, "reason": "partial"}, header: map[string]string{"Idempotency-Key": "po-r1"}})
@@ -43,8 +51,7 @@ func TestPortonePayments(t *testing.T) {
 		// Someone cancels 1,000 at the PG behind billingd's back: billingd
 		// believes 10,000 is left, the PG 9,000. The checksum makes the PG
 		// refuse billingd's refund instead of cancelling from a
-		// balance billingd does not know. (No webhook: it would tell billingd.)
-		b.sandbox.Portone.SetWebhooksEnabled(false)
+		// balance billingd does not know.
 		client, _ := b.gateways.Portone(mustAccount(t, b.payBundle))
 		if _, err := client.Cancel(t.Context(), providers.CancelRequest{OrderID: id, Amount: 1000, Refundable: 10000, Reason: "console"}); err != nil {
 			t.Fatal(err)
@@ -54,7 +61,7 @@ func TestPortonePayments(t *testing.T) {
 		if rest.status == http.StatusCreated && rest.str("status") == "succeeded" {
 			t.Fatalf("a refund against a stale balance went through: %s", rest.raw)
 		}
-		if got := b.sandbox.Portone.Attempts(id); len(got) != 1 || got[0].Status != "PARTIAL_CANCELLED" {
+		if got := b.sandbox.Portone.Attempts(portone.WirePaymentID(id)); len(got) != 1 || got[0].Status != "PARTIAL_CANCELLED" {
 			t.Fatalf("the PG shows %+v", got)
 		}
 	})
@@ -98,7 +105,7 @@ func TestPortonePayments(t *testing.T) {
 		b.sandbox.Portone.SetWebhooksEnabled(false)
 		r := b.charge(t, "po-x", map[string]any{"billing_key_id": key, "amount": 15006, "order_name": "x"})
 		requireStatus(t, r, http.StatusAccepted)
-		b.sandbox.Portone.SetPaymentStatus(r.str("id"), "SOMETHING_NEW")
+		b.sandbox.Portone.SetPaymentStatus(portone.WirePaymentID(r.str("id")), "SOMETHING_NEW")
 		// Whatever reconcile says (it keeps trying), the payment must not settle.
 		_, _ = b.payments.Reconcile(t.Context(), r.str("id"))
 		if got := b.paymentStatus(t, r.str("id")); got != "unknown" {

@@ -33,7 +33,7 @@ func (s *Server) portoneWebhook(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, err)
 		return
 	}
-	n, verify, err := payments.PortoneNotification(hook)
+	n, verify, err := payments.PortoneNotification(hook, r.Header.Get("webhook-id"))
 	if err != nil {
 		renderError(w, r, err)
 		return

@@ -62,10 +62,16 @@ var portoneKeyShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
 // PortoneNotification turns a verified webhook into the hint billingd
 // stores, or reports false when there is nothing to verify (an unknown
 // type, or a billing key event other than a deletion: billingd learns of
-// issuance from the merchant's confirm).
-func PortoneNotification(hook portone.Webhook) (Notification, bool, error) {
+// issuance from the merchant's confirm). webhookID is the delivery's
+// webhook-id, the same on PortOne's retries: a key event carries no other
+// identity, and a deletion must not be taken for an earlier hint about
+// the same key.
+func PortoneNotification(hook portone.Webhook, webhookID string) (Notification, bool, error) {
 	if hook.Ignorable {
 		return Notification{}, false, nil
+	}
+	if len(webhookID) > 100 {
+		webhookID = webhookID[:100]
 	}
 	switch {
 	case strings.HasPrefix(hook.Type, "Transaction."):
@@ -82,7 +88,7 @@ func PortoneNotification(hook portone.Webhook) (Notification, bool, error) {
 			return Notification{}, false, &billing.Error{Code: billing.EInvalid, Reason: "webhook_invalid", Param: "billingKey",
 				Message: "the notification's billingKey is not a billing key"}
 		}
-		return Notification{ProviderID: hook.BillingKey, DedupeKey: hook.BillingKey + "|" + hook.Type,
+		return Notification{ProviderID: hook.BillingKey, DedupeKey: hook.BillingKey + "|" + hook.Type + "|" + webhookID,
 			Payload: map[string]any{"billing_key": hook.BillingKey, "type": hook.Type}}, true, nil
 	}
 	return Notification{}, false, nil

@@ -10,7 +10,8 @@
 // nothing is ever re-sent), storeId goes in the query or body where the API
 // takes it, and channel_key is the default channel for keys issued over
 // REST. billingd's payment id is PortOne's paymentId, fixed before the
-// call, so a payment's ProviderID and OrderID are the same string.
+// call, sent without its underscore (ids.go) and restored on the way back,
+// so a payment's ProviderID and OrderID are both billingd's id.
 //
 // It never stores anything, never logs, and never repeats a call that may
 // have moved money: a timeout, a reset, a 5xx without a PortOne error type,

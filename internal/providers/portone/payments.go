@@ -47,7 +47,7 @@ func (c *Client) chargeBody(key, orderName string, amount, taxFree int64, b prov
 	return body
 }
 
-func paymentPath(id string) string { return "/payments/" + url.PathEscape(id) }
+func paymentPath(id string) string { return "/payments/" + url.PathEscape(WirePaymentID(id)) }
 
 type chargeReply struct {
 	Payment *struct {

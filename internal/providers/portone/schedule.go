@@ -149,7 +149,7 @@ func (c *Client) LookupSchedule(ctx context.Context, orderID, scheduleID string)
 		}
 		w = s
 	}
-	if w.PaymentID != orderID {
+	if OrderID(w.PaymentID) != orderID {
 		return providers.Schedule{}, &providers.Error{Kind: providers.ErrUnknown, Provider: providers.Portone, Op: op,
 			Err: fmt.Errorf("schedule %s is for payment %q, not %q", w.ID, w.PaymentID, orderID)}
 	}
@@ -162,7 +162,7 @@ func (c *Client) LookupSchedule(ctx context.Context, orderID, scheduleID string)
 func scheduleState(w wireSchedule) providers.Schedule {
 	switch w.Status {
 	case "SUCCEEDED", "FAILED":
-		return providers.Schedule{State: providers.ScheduleExecuted, ProviderPaymentID: w.PaymentID}
+		return providers.Schedule{State: providers.ScheduleExecuted, ProviderPaymentID: OrderID(w.PaymentID)}
 	case "REVOKED":
 		return providers.Schedule{State: providers.ScheduleRevoked}
 	}
@@ -220,7 +220,7 @@ func (c *Client) findSchedule(ctx context.Context, op, billingKey, orderID strin
 			return wireSchedule{}, false, err
 		}
 		for _, s := range out.Items {
-			if s.PaymentID == orderID {
+			if OrderID(s.PaymentID) == orderID {
 				return s, true, nil
 			}
 		}

@@ -42,7 +42,7 @@ type Webhook struct {
 	// Type is e.g. "Transaction.Paid" or "BillingKey.Issued" (the older body's
 	// status is reported as "Transaction.<status>").
 	Type           string
-	PaymentID      string // Transaction.*
+	PaymentID      string // Transaction.*: billingd's payment id (OrderID of the paymentId)
 	TransactionID  string
 	CancellationID string // Transaction.*Cancel* events
 	BillingKey     string // BillingKey.*
@@ -162,7 +162,7 @@ func ParseWebhook(body []byte) (Webhook, error) {
 		if j.Type != "" {
 			w := Webhook{Version: WebhookV20240425, Type: j.Type, Ignorable: !webhookTypes[j.Type]}
 			if j.Data != nil {
-				w.StoreID, w.PaymentID, w.TransactionID = j.Data.StoreID, j.Data.PaymentID, j.Data.TransactionID
+				w.StoreID, w.PaymentID, w.TransactionID = j.Data.StoreID, OrderID(j.Data.PaymentID), j.Data.TransactionID
 				w.CancellationID, w.BillingKey = j.Data.CancellationID, j.Data.BillingKey
 			}
 			return w.check()
@@ -182,7 +182,7 @@ func legacy(paymentID, txID, status string) (Webhook, error) {
 		return Webhook{}, ErrWebhookBody
 	}
 	t := "Transaction." + status
-	return Webhook{Version: WebhookV20240101, Type: t, PaymentID: paymentID, TransactionID: txID,
+	return Webhook{Version: WebhookV20240101, Type: t, PaymentID: OrderID(paymentID), TransactionID: txID,
 		Ignorable: !webhookTypes[t]}, nil
 }
 

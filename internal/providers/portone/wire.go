@@ -149,8 +149,8 @@ func (w wirePayment) payment() (providers.Payment, error) {
 	p := providers.Payment{
 		// PortOne names a payment by the paymentId the merchant chose:
 		// billingd's payment id is both the order id and the PG's id.
-		ProviderID:      w.ID,
-		OrderID:         w.ID,
+		ProviderID:      OrderID(w.ID),
+		OrderID:         OrderID(w.ID),
 		Status:          paymentStatus(w.Status),
 		Amount:          c.int(w.Amount.Total),
 		CancelledAmount: c.int(w.Amount.Cancelled),
