@@ -124,9 +124,13 @@ func (a *Advancer) runDue(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		settled, err := a.payments.SettleRunSchedules(ctx, billing.ModeTest)
-		if err != nil {
-			return total, err
+		// Only once the PG's own notifications are all applied: a schedule
+		// they settle needs no look-up (two PG calls) of its own.
+		settled := 0
+		if applied == 0 {
+			if settled, err = a.payments.SettleRunSchedules(ctx, billing.ModeTest); err != nil {
+				return total, err
+			}
 		}
 		done, err := a.subs.Tick(ctx, billing.ModeTest)
 		if err != nil {
