@@ -124,6 +124,12 @@ func (s *Service) Refund(ctx context.Context, c Caller, paymentID string, in Ref
 	switch {
 	case cancelErr == nil:
 		err = s.withTx(rctx, func(tx pgx.Tx) error {
+			// The payment first, then its refund, as the notification and
+			// reconcile paths lock them: the other order deadlocks with the
+			// PG's cancel notification applied at the same moment.
+			if _, err := s.store.LockPayment(rctx, tx, p.ID); err != nil {
+				return err
+			}
 			if err := s.settleRefund(rctx, tx, r.ID, billing.RefundSucceeded, "", ""); err != nil {
 				return err
 			}
