@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
 	"github.com/billingd/billingd/internal/config"
@@ -418,9 +419,35 @@ func TestMigrateAndAdminCommands(t *testing.T) {
 	if list := sh("admin", "list-provider-accounts", merchant); !strings.Contains(list, "bootpay test") {
 		t.Fatalf("list-provider-accounts printed %q", list)
 	}
+	// Each change is in the audit log under the CLI's user.
+	st := store.New(mustPool(t, os.Getenv("BILLINGD_DATABASE_URL")), nil)
+	rows, _, err := st.ListAuditEvents(ctx, store.AuditFilter{Page: store.Page{Limit: 10}, MerchantID: merchant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range rows {
+		if e.ActorType != "cli" || e.ActorID == "" {
+			t.Errorf("audit row %+v is not the CLI's", e)
+		}
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, " "); got != "provider_account.created api_key.revoked api_key.created merchant.created" {
+		t.Errorf("audit actions %q", got)
+	}
 	for _, bad := range [][]string{{"admin", "create-key", merchant, "root", "test"}, {"admin", "frobnicate"}, {"migrate", "sideways"}, {"nonsense"}} {
 		if err := run(ctx, bad, io.Discard, io.Discard); err == nil {
 			t.Errorf("billingd %v succeeded", bad)
 		}
 	}
+}
+
+func mustPool(t *testing.T, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }

@@ -130,11 +130,13 @@ func runServer(ctx context.Context, ln net.Listener, cfg config.Config, st *stor
 	}
 
 	adm := admin.New(st, cfg.PublicBaseURL)
-	con, err := console.New(console.Options{Store: st, Admin: adm, Payments: pay, Subscriptions: subs, AdminToken: cfg.AdminToken, Logger: log})
+	var handler *api.Server
+	con, err := console.New(console.Options{Store: st, Admin: adm, Payments: pay, Subscriptions: subs, AdminToken: cfg.AdminToken, Logger: log,
+		KeyRevoked: func(id string) { handler.ForgetAPIKey(id) }})
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Options{
+	handler = api.New(api.Options{
 		Console:        con,
 		Store:          st,
 		Admin:          adm,

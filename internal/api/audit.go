@@ -60,3 +60,7 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, newList(out, more))
 }
+
+// ForgetAPIKey drops a revoked key from this replica's cache at once, as
+// the admin API's revocation does; the console revokes through it too.
+func (s *Server) ForgetAPIKey(id string) { s.apiKeys.forget(id) }

@@ -43,7 +43,7 @@ func TestAuditLog(t *testing.T) {
 		actions = append(actions, e["action"].(string))
 	}
 	for _, want := range []string{"merchant.created", "api_key.created", "provider_account.created", "customer.created",
-		"billing_key.activated", "payment.paid", "refund.succeeded", "payment.refunded"} {
+		"billing_key.created", "billing_key.activated", "payment.paid", "refund.succeeded", "payment.refunded"} {
 		if !slices.Contains(actions, want) {
 			t.Errorf("no %s in the audit log: %v", want, actions)
 		}

@@ -138,6 +138,9 @@ var actions = map[string]action{
 			if err != nil {
 				return "", err
 			}
+			if c.o.KeyRevoked != nil {
+				c.o.KeyRevoked(k.ID)
+			}
 			return sc.URL("/console/merchants", "done", fmt.Sprintf("Key %s (…%s) is revoked.", k.ID, k.Hint)), nil
 		}},
 }

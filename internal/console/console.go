@@ -44,6 +44,9 @@ type Options struct {
 	// LoginsPerMinute bounds sign-in attempts per client address
 	// (default 5).
 	LoginsPerMinute int
+	// KeyRevoked, when set, is told of each key the console revoked (the
+	// API's key cache forgets it at once).
+	KeyRevoked func(keyID string)
 	// UnknownAfter is how long an unknown outcome waits before the home
 	// page lists it (default 5 m: reconciliation's first tries).
 	UnknownAfter time.Duration

@@ -24,6 +24,9 @@ func TestConsoleRefusals(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#operator-name"), "mallory"), chromedp.SetValue(chromedp.CSS("#token"), "guess"))
 		click(t, ctx, "#login button", "#error")
 		requireText(t, ctx, "not the admin token")
+		if rows := b.auditActions(t, "action=console.login_refused&actor_id=mallory"); len(rows) != 1 || rows[0]["source_ip"] != "127.0.0.1" {
+			t.Fatalf("refused sign-in audit rows: %v", rows)
+		}
 	})
 
 	t.Run("ForgedCSRF", func(t *testing.T) {

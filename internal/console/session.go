@@ -105,6 +105,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.o.AdminToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		// Refused sign-ins are on record too (at most LoginsPerMinute per
+		// address, so the log cannot be flooded through the form).
+		ctx := audit.WithActor(r.Context(), actor(w, r, operator))
+		if err := c.o.Store.RecordAudit(ctx, audit.Change{Action: "console.login_refused", ObjectType: "operator", ObjectID: operator}); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 		c.renderStatus(w, r, http.StatusUnauthorized, "login", page{Title: "Sign in", Error: "That is not the admin token."})
 		return
 	}

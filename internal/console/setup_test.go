@@ -88,16 +88,19 @@ func setupWith(t *testing.T, loginsPerMinute int) *testBundle {
 		_ = queue.Stop(ctx)
 	})
 	adm := admin.New(st, srv.URL)
+	var apiServer *api.Server
 	con, err := console.New(console.Options{Store: st, Admin: adm, Payments: pay, Subscriptions: subs, AdminToken: adminToken,
-		Logger: log, LoginsPerMinute: loginsPerMinute})
+		Logger: log, LoginsPerMinute: loginsPerMinute, KeyRevoked: func(id string) { apiServer.ForgetAPIKey(id) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = api.New(api.Options{
+	// Keys are cached as in production: a revocation must reach the cache.
+	apiServer = api.New(api.Options{APIKeyCacheTTL: time.Hour,
 		Store: st, Admin: adm, Gateways: gw, Payments: pay, Subscriptions: subs, Console: con,
 		Identity: identity.New(identity.Options{Store: st, Gateways: gw, Now: clk.Now}),
 		Sandbox:  sb, Logger: log, MaxBodyBytes: 64 << 10, Metrics: m, WebhookGuard: guard, AdminToken: adminToken,
 	})
+	handler = apiServer
 
 	b := &testBundle{url: srv.URL, store: st, impKey: fmt.Sprintf("imp_console_%d", impCounter.Add(1))}
 	mer := b.call(t, adminToken, "POST", "/admin/v1/merchants", "", map[string]any{"name": "Console Shop"}, http.StatusCreated)

@@ -44,7 +44,10 @@ func (s *Store) CreateBillingKey(ctx context.Context, tx pgx.Tx, k billing.Billi
 	if err != nil {
 		return fmt.Errorf("create billing key: %w", err)
 	}
-	return nil
+	// Which PG and customer, never the card or the PG's key.
+	return insertAuditQ(ctx, tx, audit.Change{MerchantID: k.MerchantID, Mode: string(k.Mode), Action: "billing_key.created",
+		ObjectType: "billing_key", ObjectID: k.ID, Summary: map[string]any{"customer_id": k.CustomerID, "provider": k.Provider,
+			"pg": k.PG, "status": string(k.Status)}})
 }
 
 // GetBillingKey reads a key of a merchant and mode.
