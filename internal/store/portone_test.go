@@ -12,7 +12,7 @@ import (
 )
 
 // A PortOne V2 account, and a billing key registered through it, are
-// stored like the other providers' (migration 000011).
+// stored like the other providers' (migration 000010).
 func TestPortoneAccountAndKeyStored(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
