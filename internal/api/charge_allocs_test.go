@@ -11,12 +11,14 @@ import (
 
 // chargeAllocsBudget is what one charge may allocate in this process:
 // billingd's handler path, its pgx calls, the in-process sandbox PG that
-// answers it and the plain HTTP client that sends it (926–927 measured on
-// 2026-12-02 over four runs, budget ~8 % above:
-// see docs/benchmarks.md, round 3). Allocation counts do not depend on the
-// machine's load, so a charge path that grows past it fails go test, not a
-// timer. Raise it only with the reason in the commit.
-const chargeAllocsBudget = 1000
+// answers it and the plain HTTP client that sends it. Measured on
+// 2026-12-02: 926–927 over four runs; then 995 with the audit row every
+// change now writes in its event's batch (that row cost 167 through a JSON
+// round trip of the payment, 63 since billing.Payment summarises itself).
+// Budget ~8 % above (see docs/benchmarks.md, round 3). Allocation counts do
+// not depend on the machine's load, so a charge path that grows past it
+// fails go test, not a timer. Raise it only with the reason in the commit.
+const chargeAllocsBudget = 1075
 
 // TestChargeAllocs guards allocations per charge with a budget. It is not
 // parallel: testing.AllocsPerRun counts every allocation of the process.
