@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // auditList reads the audit log through the admin API.
@@ -69,6 +70,25 @@ func TestAuditLog(t *testing.T) {
 		byActor := b.auditList(t, "limit=100&actor_id="+e["actor_id"].(string))
 		if len(byActor) < 4 {
 			t.Fatalf("only %d rows by the API key", len(byActor))
+		}
+	})
+
+	t.Run("UserTokensAndTestClock", func(t *testing.T) {
+		b.newBootpayAccount(t, b.m, map[string]any{"default_pg": "nicepay", "client_application_id": "js-app-id"})
+		cus := b.newCustomer(t, b.m, fullCustomer)
+		token := b.userToken(t, b.m.secret, cus, nil)
+		requireStatus(t, token, http.StatusCreated)
+		b.advanceTo(t, time.Now().Add(time.Hour))
+		issued := b.auditList(t, "action=bootpay_user_token.issued&object_id="+cus)
+		if len(issued) != 1 || issued[0]["actor_type"] != "api_key" {
+			t.Fatalf("user token rows %v", issued)
+		}
+		if raw, _ := json.Marshal(issued); strings.Contains(string(raw), token.str("user_token")) {
+			t.Fatalf("the audit log holds the user token: %s", raw)
+		}
+		advanced := b.auditList(t, "action=test_clock.advanced&merchant_id="+b.m.id)
+		if len(advanced) != 1 || advanced[0]["summary"].(map[string]any)["test_time"] == nil {
+			t.Fatalf("test clock rows %v", advanced)
 		}
 	})
 

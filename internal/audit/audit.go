@@ -80,7 +80,7 @@ var summaryFields = map[string]bool{
 	"interval": true, "interval_count": true, "cancel_at_period_end": true, "retry_count": true,
 	"is_default": true, "url": true, "enabled_events": true, "kind": true, "mode": true,
 	"endpoint_id": true, "event_id": true, "fields": true, "hint": true, "base_url": true,
-	"scheduled_at": true, "view": true, "status_reason": true,
+	"scheduled_at": true, "view": true, "status_reason": true, "test_time": true,
 }
 
 // maxSummaryString caps any one string a summary keeps.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/billingd/billingd/internal/audit"
 	"github.com/billingd/billingd/internal/billing"
 )
 
@@ -59,20 +60,26 @@ func (s *Store) CachedBootpayUserToken(ctx context.Context, merchantID string, m
 // customer of the merchant and mode (ENotFound otherwise).
 func (s *Store) SaveBootpayUserToken(ctx context.Context, t billing.BootpayUserToken, issuedFor []byte) error {
 	keyID, sealed := s.keys.Seal([]byte(t.Token), userTokenAAD(t.CustomerID, t.ProviderAccountID))
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO bootpay_user_tokens (customer_id, provider_account_id, merchant_id, mode, token_sealed, token_key_id,
-			request_hmac, expires_at)
-		SELECT id, $2, merchant_id, mode, $5, $6, $7, $8 FROM customers
-		WHERE id = $1 AND merchant_id = $3 AND mode = $4 AND deleted_at IS NULL
-		ON CONFLICT (customer_id, provider_account_id) DO UPDATE SET token_sealed = excluded.token_sealed,
-			token_key_id = excluded.token_key_id, request_hmac = excluded.request_hmac,
-			expires_at = excluded.expires_at, created_at = now()`,
-		t.CustomerID, t.ProviderAccountID, t.MerchantID, t.Mode, sealed, keyID, s.issuedForHMAC(issuedFor), t.ExpiresAt)
-	if err != nil {
-		return fmt.Errorf("save user token of %s: %w", t.CustomerID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return billing.NotFound("customer", t.CustomerID)
-	}
-	return nil
+	return s.audited(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO bootpay_user_tokens (customer_id, provider_account_id, merchant_id, mode, token_sealed, token_key_id,
+				request_hmac, expires_at)
+			SELECT id, $2, merchant_id, mode, $5, $6, $7, $8 FROM customers
+			WHERE id = $1 AND merchant_id = $3 AND mode = $4 AND deleted_at IS NULL
+			ON CONFLICT (customer_id, provider_account_id) DO UPDATE SET token_sealed = excluded.token_sealed,
+				token_key_id = excluded.token_key_id, request_hmac = excluded.request_hmac,
+				expires_at = excluded.expires_at, created_at = now()`,
+			t.CustomerID, t.ProviderAccountID, t.MerchantID, t.Mode, sealed, keyID, s.issuedForHMAC(issuedFor), t.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("save user token of %s: %w", t.CustomerID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return billing.NotFound("customer", t.CustomerID)
+		}
+		return nil
+	}, func() audit.Change {
+		// The token itself is a credential: the row says only that one was issued.
+		return audit.Change{MerchantID: t.MerchantID, Mode: string(t.Mode), Action: "bootpay_user_token.issued",
+			ObjectType: "customer", ObjectID: t.CustomerID}
+	})
 }
