@@ -186,6 +186,9 @@ func (s *stack) requester(ctx context.Context, a arm) (func(i int) outcome, erro
 	m := a.m
 	n := len(m.keys)
 	run := randomHex(4)
+	if a.floor && m.portone != nil {
+		return m.portone.floorRequester(ctx, client, m.sandbox.url, run), nil
+	}
 	if a.floor {
 		token, err := sandboxToken(ctx, m)
 		if err != nil {

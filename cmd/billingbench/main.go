@@ -19,7 +19,10 @@
 //   - a staircase with the 50 ms PG from -ceiling-share of that ceiling:
 //     the highest rate billingd sustains;
 //   - billingd with the 50 ms PG notifying it of every paid charge, as
-//     Iamport does (-pg-webhooks=false leaves this arm out).
+//     Iamport does (-pg-webhooks=false leaves this arm out);
+//   - a floor and billingd pair on a sandbox PortOne V2 with a 50 ms
+//     latency (POST /payments/{paymentId}/billing-key), also in -quick
+//     (-portone=false leaves it out).
 //
 // It stops by itself: every arm is bounded in time, and one that piles up
 // more requests than a sustained rate could is cut short. See
@@ -48,6 +51,7 @@ type options struct {
 	pgbenchTime     time.Duration
 	pgbenchClients  int
 	webhooks        bool
+	portone         bool
 	durable         bool
 	customers       int
 	maxP99          time.Duration
@@ -76,6 +80,7 @@ func main() {
 	flag.DurationVar(&o.pgbenchTime, "pgbench-time", 15*time.Second, "pgbench duration")
 	flag.IntVar(&o.pgbenchClients, "pgbench-clients", 8, "pgbench clients")
 	flag.BoolVar(&o.webhooks, "pg-webhooks", true, "end with an arm in which the sandbox notifies billingd of each paid charge, as Iamport does")
+	flag.BoolVar(&o.portone, "portone", true, "add a floor and billingd arm on a sandbox PortOne V2 with a 50 ms latency")
 	flag.BoolVar(&o.durable, "durable", false, "run Postgres with fsync and full_page_writes on (default: off, like every throwaway cluster; synchronous_commit is on either way)")
 	flag.IntVar(&o.customers, "customers", 64, "customers (each with an active billing key) per merchant")
 	flag.DurationVar(&o.maxP99, "max-p99", 250*time.Millisecond, "an arm is sustained with 0 errors, ≥ 97% of its rate achieved and p99 under this")
@@ -187,6 +192,18 @@ func run(ctx context.Context, o options) (err error) {
 	if o.soak > 0 {
 		return s.soak(ctx, merchants[50*time.Millisecond])
 	}
+	var portone *merchant
+	if o.portone {
+		sb, err := startPortoneSandbox(o.sandboxHost, 50*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		defer sb.close()
+		logf("setting up a merchant on the PortOne V2 %s sandbox: %d customers with active billing keys", msLabel(sb.latency), o.customers)
+		if portone, err = s.setupPortoneMerchant(ctx, sb, o.customers); err != nil {
+			return err
+		}
+	}
 
 	var results []armResult
 	runArm := func(a arm) (armResult, error) {
@@ -217,7 +234,7 @@ func run(ctx context.Context, o options) (err error) {
 
 	// Fixed-rate arms without PG notifications (the charge path alone).
 	for _, m := range merchants {
-		m.sandbox.sb.SetWebhooksEnabled(false)
+		m.sandbox.setWebhooks(false)
 	}
 	var ref *merchant // the 50 ms merchant, or the slowest
 	var fixedRef *armResult
@@ -233,6 +250,16 @@ func run(ctx context.Context, o options) (err error) {
 			return err
 		}
 		fixedRef = &r
+	}
+
+	if portone != nil {
+		l := msLabel(portone.sandbox.latency)
+		if _, err := runArm(arm{name: "floor portone " + l, floor: true, m: portone, rate: o.rate, warmup: o.warmup, measure: o.measure}); err != nil {
+			return err
+		}
+		if _, err := runArm(arm{name: "billingd portone " + l, m: portone, rate: o.rate, warmup: o.warmup, measure: o.measure}); err != nil {
+			return err
+		}
 	}
 
 	if o.quick {
@@ -274,7 +301,7 @@ func run(ctx context.Context, o options) (err error) {
 	// Last, as Iamport does it: a notification for every paid charge,
 	// which billingd verifies in the background (a River job asks the PG).
 	if o.webhooks {
-		ref.sandbox.sb.SetWebhooksEnabled(true)
+		ref.sandbox.setWebhooks(true)
 		if _, err := runArm(arm{name: "billingd " + msLabel(ref.sandbox.latency) + " + PG webhooks", m: ref, rate: o.rate,
 			warmup: o.warmup, measure: o.measure, webhooks: true}); err != nil {
 			return err

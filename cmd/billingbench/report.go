@@ -56,7 +56,7 @@ func printReport(w io.Writer, s *stack, o options, results []armResult, pbRate, 
 	tw.Flush()
 
 	fixed := find(results, func(r armResult) bool {
-		return !r.floor && !r.webhooks && r.m.sandbox.latency == 50*time.Millisecond && !strings.Contains(r.name, "@")
+		return !r.floor && !r.webhooks && r.m.portone == nil && r.m.sandbox.latency == 50*time.Millisecond && !strings.Contains(r.name, "@")
 	})
 	hooked := find(results, func(r armResult) bool { return r.webhooks })
 	fmt.Fprintln(w)
@@ -84,16 +84,17 @@ func printReport(w io.Writer, s *stack, o options, results []armResult, pbRate, 
 		fmt.Fprintf(w, "memory (billingd, %s): heap in use %.1f → %.1f MiB, RSS %.1f → %.1f MiB, goroutines %.0f → %.0f over %s (-soak 5m for the long run)\n",
 			fixed.name, mib(a.heap), mib(b.heap), mib(a.rss), mib(b.rss), a.goroutine, b.goroutine, o.measure)
 	}
-	var billingdTokens int
+	var billingdTokens, tokenArms int
 	var accounts = map[string]bool{}
 	for _, r := range results {
-		if !r.floor {
+		if !r.floor && r.m.portone == nil { // PortOne V2 has no tokens
 			billingdTokens += r.tokens
+			tokenArms++
 			accounts[r.m.id] = true
 		}
 	}
-	fmt.Fprintf(w, "PG tokens: billingd asked for %d during %d arms on %d accounts (each account's one token came at setup; the floor arms fetch their own)\n",
-		billingdTokens, len(results)-countFloor(results), len(accounts))
+	fmt.Fprintf(w, "PG tokens: billingd asked for %d during %d Iamport arms on %d accounts (each account's one token came at setup; the floor arms fetch their own)\n",
+		billingdTokens, tokenArms, len(accounts))
 	if fixed != nil && len(fixed.statements) > 0 {
 		fmt.Fprintf(w, "\nstatements per charge, %s (pg_stat_statements, billingd's database; %.1f per charge in all):\n", fixed.name, fixed.stmtPerCharge)
 		charges := fixed.Achieved * fixed.measure.Seconds()
@@ -187,16 +188,6 @@ func find(rs []armResult, f func(armResult) bool) *armResult {
 		}
 	}
 	return nil
-}
-
-func countFloor(rs []armResult) int {
-	n := 0
-	for _, r := range rs {
-		if r.floor {
-			n++
-		}
-	}
-	return n
 }
 
 func num(v float64, prec int) string {

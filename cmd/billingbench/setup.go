@@ -15,13 +15,15 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	iamportsandbox "github.com/billingd/billingd/internal/providers/iamport/sandbox"
+	portonesandbox "github.com/billingd/billingd/internal/providers/portone/sandbox"
 )
 
 // pgSandbox is the sandbox Iamport with a fixed reply latency, served by
 // this process on loopback.
 type pgSandbox struct {
 	latency time.Duration
-	sb      *iamportsandbox.Server
+	sb      *iamportsandbox.Server // nil for a PortOne V2 sandbox
+	portone *portonesandbox.Server // nil for an Iamport sandbox
 	srv     *http.Server
 	url     string
 }
@@ -43,10 +45,29 @@ func (p *pgSandbox) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = p.srv.Shutdown(ctx)
+	if p.portone != nil {
+		p.portone.Close()
+		return
+	}
 	p.sb.Close()
 }
 
-func (p *pgSandbox) tokenCalls() int { return p.sb.Calls("POST /users/getToken") }
+// tokenCalls counts Iamport getToken calls; PortOne V2 has no tokens (its
+// API secret goes in every request).
+func (p *pgSandbox) tokenCalls() int {
+	if p.portone != nil {
+		return 0
+	}
+	return p.sb.Calls("POST /users/getToken")
+}
+
+func (p *pgSandbox) setWebhooks(on bool) {
+	if p.portone != nil {
+		p.portone.SetWebhooksEnabled(on)
+		return
+	}
+	p.sb.SetWebhooksEnabled(on)
+}
 
 // newClient is an HTTP client whose keep-alive pool never makes an
 // open-loop burst open and close connections.
@@ -69,9 +90,10 @@ type merchant struct {
 	id, secret, accountID string
 	impKey, impSecret     string
 	sandbox               *pgSandbox
-	keys                  []string // billing key ids
-	customerUIDs          []string // the same keys' customer_uid at the PG
-	customerID            string   // one customer, for pgbench's rows
+	keys                  []string      // billing key ids
+	customerUIDs          []string      // the same keys' customer_uid at the PG
+	customerID            string        // one customer, for pgbench's rows
+	portone               *portoneStore // a PortOne V2 merchant (portone.go); nil for Iamport
 }
 
 // api calls billingd with JSON and decodes a JSON answer into out.
@@ -109,23 +131,17 @@ func (s *stack) api(ctx context.Context, method, path, auth string, body, out an
 // merchant with a secret test key, an Iamport account on sb, and n
 // customers with an active billing key each (issued over REST).
 func (s *stack) setupMerchant(ctx context.Context, sb *pgSandbox, n int) (*merchant, error) {
-	m := &merchant{sandbox: sb}
 	tag := strconv.Itoa(int(sb.latency / time.Millisecond))
+	m, err := s.newMerchant(ctx, sb, "bench "+tag+" ms")
+	if err != nil {
+		return nil, err
+	}
 	var obj struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
+		ID string `json:"id"`
 	}
-	if err := s.api(ctx, "POST", "/admin/v1/merchants", s.adminToken, map[string]any{"name": "bench " + tag + " ms"}, &obj, 201); err != nil {
-		return nil, err
-	}
-	m.id = obj.ID
-	if err := s.api(ctx, "POST", "/admin/v1/merchants/"+m.id+"/keys", s.adminToken, map[string]any{"kind": "secret", "mode": "test"}, &obj, 201); err != nil {
-		return nil, err
-	}
-	m.secret = obj.Key
 	m.impKey, m.impSecret = "imp_bench_"+tag+"_"+randomHex(4), "secret_"+randomHex(16)
 	sb.sb.AddAccount(m.impKey, m.impSecret)
-	err := s.api(ctx, "POST", "/admin/v1/merchants/"+m.id+"/provider_accounts", s.adminToken, map[string]any{
+	err = s.api(ctx, "POST", "/admin/v1/merchants/"+m.id+"/provider_accounts", s.adminToken, map[string]any{
 		"provider": "iamport", "mode": "test", "base_url": sb.url,
 		"credentials": map[string]any{"imp_key": m.impKey, "imp_secret": m.impSecret},
 		"settings":    map[string]any{"imp_code": "imp00000000", "default_pg": "nice"},
@@ -141,12 +157,7 @@ func (s *stack) setupMerchant(ctx context.Context, sb *pgSandbox, n int) (*merch
 	var mu sync.Mutex
 	for i := range n {
 		g.Go(func() error {
-			var cus struct {
-				ID string `json:"id"`
-			}
-			err := s.api(gctx, "POST", "/v1/customers", m.secret, map[string]any{
-				"external_id": fmt.Sprintf("bench-%d", i), "name": "홍길동", "email": fmt.Sprintf("bench%d@example.com", i),
-				"phone": "01012345678"}, &cus, 201)
+			cusID, err := s.newCustomer(gctx, m, i)
 			if err != nil {
 				return err
 			}
@@ -156,7 +167,7 @@ func (s *stack) setupMerchant(ctx context.Context, sb *pgSandbox, n int) (*merch
 				CustomerUID string `json:"customer_uid"`
 			}
 			err = s.api(gctx, "POST", "/v1/billing_keys", m.secret, map[string]any{
-				"customer_id": cus.ID, "provider": "iamport", "pg": "nice",
+				"customer_id": cusID, "provider": "iamport", "pg": "nice",
 				"card": map[string]any{"number": "4111-1111-1111-1111", "expiry": "2035-12", "birth": "900101", "pwd_2digit": "12"},
 			}, &key, 201)
 			if err != nil {
@@ -166,7 +177,7 @@ func (s *stack) setupMerchant(ctx context.Context, sb *pgSandbox, n int) (*merch
 				return fmt.Errorf("billing key %s is %s, want active", key.ID, key.Status)
 			}
 			mu.Lock()
-			m.keys[i], m.customerUIDs[i], m.customerID = key.ID, key.CustomerUID, cus.ID
+			m.keys[i], m.customerUIDs[i], m.customerID = key.ID, key.CustomerUID, cusID
 			mu.Unlock()
 			return nil
 		})
@@ -175,6 +186,36 @@ func (s *stack) setupMerchant(ctx context.Context, sb *pgSandbox, n int) (*merch
 		return nil, err
 	}
 	return m, nil
+}
+
+// newMerchant creates, through the operator API, a merchant with a secret
+// test key.
+func (s *stack) newMerchant(ctx context.Context, sb *pgSandbox, name string) (*merchant, error) {
+	m := &merchant{sandbox: sb}
+	var obj struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	if err := s.api(ctx, "POST", "/admin/v1/merchants", s.adminToken, map[string]any{"name": name}, &obj, 201); err != nil {
+		return nil, err
+	}
+	m.id = obj.ID
+	if err := s.api(ctx, "POST", "/admin/v1/merchants/"+m.id+"/keys", s.adminToken, map[string]any{"kind": "secret", "mode": "test"}, &obj, 201); err != nil {
+		return nil, err
+	}
+	m.secret = obj.Key
+	return m, nil
+}
+
+// newCustomer creates customer i of m.
+func (s *stack) newCustomer(ctx context.Context, m *merchant, i int) (string, error) {
+	var cus struct {
+		ID string `json:"id"`
+	}
+	err := s.api(ctx, "POST", "/v1/customers", m.secret, map[string]any{
+		"external_id": fmt.Sprintf("bench-%d", i), "name": "홍길동", "email": fmt.Sprintf("bench%d@example.com", i),
+		"phone": "01012345678"}, &cus, 201)
+	return cus.ID, err
 }
 
 // sandboxToken gets an access token straight from the sandbox, for the
