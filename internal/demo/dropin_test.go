@@ -36,6 +36,8 @@ func TestDropInScriptsRefuseBadParams(t *testing.T) {
 		{"PortoneNoStoreID", `PortOne.requestIssueBillingKey({billingKeyMethod: "CARD", channelKey: "channel-key-demo"})`, "storeId"},
 		{"PortoneBadMethod", `PortOne.requestIssueBillingKey({storeId: "store-demo", channelKey: "channel-key-demo",
 			billingKeyMethod: "BANK"})`, "billingKeyMethod"},
+		{"PortoneUnknownStore", `PortOne.requestIssueBillingKey({storeId: "store-nobody", channelKey: "channel-key-demo",
+			billingKeyMethod: "CARD", issueId: "i_1"})`, "storeId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Subtests share the tab: run one at a time.
