@@ -17,7 +17,7 @@ func openDemo(t *testing.T, b *testBundle) context.Context {
 	if err := chromedp.Do(ctx, chromedp.Navigate(b.pageURL+"/sandbox/demo")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the demo page", `window.IMP && window.Bootpay && document.readyState === "complete"`)
+	waitFor(t, ctx, "the demo page", `window.IMP && window.Bootpay && window.PortOne && document.readyState === "complete"`)
 	return ctx
 }
 

@@ -1,7 +1,8 @@
 // Package demo is billingd's demo checkout at /sandbox/demo: a small page
 // written the way a merchant's frontend would be, and the example merchants
 // copy from. It registers a card with each PG through the drop-in sandbox
-// scripts (/sandbox/iamport/iamport.js, /sandbox/bootpay/bootpay.js),
+// scripts (/sandbox/iamport/iamport.js, /sandbox/bootpay/bootpay.js,
+// /sandbox/portone/browser-sdk.js),
 // confirms it with the publishable key and the registration's
 // client_secret, and certifies an identity.
 //

@@ -13,7 +13,7 @@ import (
 // The drop-in scripts refuse in the browser what the real SDKs and PGs
 // refuse, with the real result shapes: IMP.request_pay's callback gets
 // success false and an error_msg; Bootpay's promise rejects with event
-// "error".
+// "error"; PortOne's resolves (it never rejects) with a code.
 func TestDropInScriptsRefuseBadParams(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -33,6 +33,11 @@ func TestDropInScriptsRefuseBadParams(t *testing.T) {
 			order_name: "x"}).then(function (r) { return {event: r.event} }, function (e) { return e })`, b.bootpayAppID), "subscription_id"},
 		{"BootpayAuthNotDanal", fmt.Sprintf(`Bootpay.requestAuthentication({application_id: %q, pg: "kcp",
 			authentication_id: "a_1"}).then(function (r) { return {event: r.event} }, function (e) { return e })`, b.bootpayAppID), "danal"},
+		{"PortoneNoStoreID", `PortOne.requestIssueBillingKey({billingKeyMethod: "CARD", channelKey: "channel-key-demo"})`, "storeId"},
+		{"PortoneBadMethod", `PortOne.requestIssueBillingKey({storeId: "store-demo", channelKey: "channel-key-demo",
+			billingKeyMethod: "BANK"})`, "billingKeyMethod"},
+		{"PortoneUnknownStore", `PortOne.requestIssueBillingKey({storeId: "store-nobody", channelKey: "channel-key-demo",
+			billingKeyMethod: "CARD", issueId: "i_1"})`, "storeId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Subtests share the tab: run one at a time.
@@ -46,6 +51,8 @@ func TestDropInScriptsRefuseBadParams(t *testing.T) {
 				t.Fatalf("rsp %v, want success false naming %q", got, tc.want)
 			case strings.HasPrefix(tc.name, "Bootpay") && (got["event"] != "error" || !strings.Contains(msg, tc.want)):
 				t.Fatalf("rejection %v, want event error naming %q", got, tc.want)
+			case strings.HasPrefix(tc.name, "Portone") && (got["code"] != "INVALID_REQUEST" || got["transactionType"] != "ISSUE_BILLING_KEY" || !strings.Contains(msg, tc.want)):
+				t.Fatalf("result %v, want code INVALID_REQUEST naming %q", got, tc.want)
 			}
 		})
 	}

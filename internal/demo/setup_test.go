@@ -89,6 +89,9 @@ func setup(t *testing.T) *testBundle {
 		{Provider: "bootpay", Mode: "test",
 			Credentials: map[string]string{"application_id": b.bootpayAppID, "private_key": "bootpay-private-demo"},
 			Settings:    map[string]any{"client_application_id": b.bootpayAppID}},
+		{Provider: "portone", Mode: "test",
+			Credentials: map[string]string{"api_secret": "portone-secret-demo", "webhook_secret": "whsec_ZGVtby13ZWJob29rLXNlY3JldA=="},
+			Settings:    map[string]any{"store_id": "store-demo", "channel_key": "channel-key-demo"}},
 	} {
 		if _, err := adm.CreateProviderAccount(ctx, merchant.ID, in); err != nil {
 			t.Fatal(err)
@@ -113,6 +116,7 @@ func setup(t *testing.T) *testBundle {
 	// start, not only once billingd has built a client for them.
 	sb.Register("iamport", map[string]string{"imp_key": b.impKey, "imp_secret": "imp-secret-demo"})
 	sb.Register("bootpay", map[string]string{"application_id": b.bootpayAppID, "private_key": "bootpay-private-demo"})
+	sb.Register("portone", map[string]string{"api_secret": "portone-secret-demo", "webhook_secret": "whsec_ZGVtby13ZWJob29rLXNlY3JldA==", "store_id": "store-demo"})
 	return b
 }
 

@@ -38,9 +38,10 @@ async function billingd(method, path, body) {
   return out;
 }
 
-async function confirmKey(reg, receiptID) {
+async function confirmKey(reg, receiptID, billingKey) {
   const body = {client_secret: reg.client_secret};
   if (receiptID) body.receipt_id = receiptID;
+  if (billingKey) body.billing_key = billingKey;
   const key = await billingd("POST", "/v1/billing_keys/" + encodeURIComponent(reg.id) + "/confirm", body);
   $("bk-status").textContent = key.status;
   show(key.status === "active" ? "active" : "error", "Billing key " + key.status, key);
@@ -103,6 +104,21 @@ async function bootpay(pg) {
   }
 }
 
+// PortOne V2: requestIssueBillingKey with exactly billingd's client_params.
+// It never rejects: a result with code is a failure (USER_CANCEL: closed),
+// one with billingKey is the key billingd confirms.
+async function portone() {
+  show("working", "Opening the PortOne window…");
+  const reg = await startRegistration("portone", "");
+  const res = await PortOne.requestIssueBillingKey(reg.client_params);
+  if (res.code !== undefined) {
+    const closed = res.code === "USER_CANCEL";
+    show(closed ? "window-closed" : "window-failed", (closed ? "Window closed: " : "Window failed: ") + res.message, res);
+    return;
+  }
+  await confirmKey(reg, undefined, res.billingKey);
+}
+
 // Identity: requestAuthentication, then billingd verifies the receipt
 // server-side against the merchant's rules (here require.min_age).
 async function certify() {
@@ -132,5 +148,6 @@ function run(fn) { return function () { fn().catch(fail); }; }
 $("iamport-payco").addEventListener("click", run(() => iamport("payco")));
 $("iamport-chai").addEventListener("click", run(() => iamport("chai")));
 $("bootpay-nicepay").addEventListener("click", run(() => bootpay("nicepay")));
+$("portone-card").addEventListener("click", run(portone));
 $("certify").addEventListener("click", run(certify));
 returnFromRedirect();

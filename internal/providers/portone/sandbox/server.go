@@ -108,6 +108,8 @@ func (s *Server) routes() {
 	s.authed("GET /payment-schedules", s.listSchedules)
 	s.authed("DELETE /payment-schedules", s.revokeSchedules)
 	s.mux.HandleFunc("POST /sandbox/window/billing_keys", s.counted("POST /sandbox/window/billing_keys", s.windowIssue))
+	s.mux.HandleFunc("GET /browser-sdk.js", s.serveScript)
+	s.mux.HandleFunc("GET /sandbox/window", s.windowPage)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "요청하신 API를 찾을 수 없습니다.")
 	})
